@@ -1,0 +1,104 @@
+"""The brief: the governance input of a job, validated strictly (unknown keys are errors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sigilctl.errors import InputError
+from sigilctl.safe_yaml import load_yaml_file
+from sigilctl.workspace import MAX_BRIEF_BYTES, check_job_id
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=False)
+
+
+NonEmpty = Field(min_length=1, max_length=512)
+
+
+class DoctrineRef(_Strict):
+    """The brand doctrine a job is written under; its file is hashed into the identity."""
+
+    id: str = NonEmpty
+    version: str = NonEmpty
+    path: str = NonEmpty
+
+
+class ContextSpec(_Strict):
+    """How context is chosen: globs, then an optional deterministic lexical retrieval."""
+
+    paths: list[str] = Field(min_length=1, max_length=64)
+    query: str | None = Field(default=None, min_length=1, max_length=2000)
+    top_k: int | None = Field(default=None, ge=1, le=1000)
+
+
+class ModelSpec(_Strict):
+    """Generation settings; the provider's endpoint and key come from the environment only."""
+
+    provider: Literal["offline", "openai"]
+    name: str = NonEmpty
+    temperature: float = Field(ge=0, le=2)
+    max_tokens: int = Field(ge=1, le=1_000_000)
+    seed: int | None = Field(default=None, ge=-(2**53 - 1), le=2**53 - 1)
+
+
+class ObservabilitySpec(_Strict):
+    """Tracing controls. Not part of the identity: tracing never changes a run_id."""
+
+    enabled: bool = True
+    sample_rate: float = Field(default=1.0, ge=0, le=1)
+
+
+class Brief(_Strict):
+    job_id: str
+    job_type: str = NonEmpty
+    brand: str = NonEmpty
+    doctrine: DoctrineRef
+    context: ContextSpec
+    model: ModelSpec
+    params: dict[str, Any]
+    observability: ObservabilitySpec | None = None
+
+    def identity_view(self) -> dict[str, Any]:
+        """The brief as it enters the ``brief`` snapshot: everything but observability."""
+        return self.model_dump(mode="json", exclude={"observability"})
+
+
+def describe_validation_error(exc: ValidationError, *, source: str, prefix: str = "") -> str:
+    """Turn pydantic's report into one sentence naming the file and the field."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    location = prefix + ".".join(str(part) for part in first["loc"])
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        message = f"unknown key '{location}'"
+    elif kind == "missing":
+        message = f"missing required key '{location}'"
+    else:
+        value = first.get("input")
+        shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+        message = f"field '{location}': {first['msg'][0].lower()}{first['msg'][1:]}{shown}"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return f"{source}: {message}" + (more if len(errors) > 1 else "")
+
+
+def load_brief(path: Path) -> Brief:
+    """Load and validate a brief; its job_id must match its folder and the allowed pattern."""
+    raw = load_yaml_file(path, limit=MAX_BRIEF_BYTES)
+    if raw is None:
+        raise InputError(f"{path}: the brief is empty")
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: a brief must be a mapping of keys, not a {type(raw).__name__}")
+    try:
+        brief = Brief.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(exc, source=str(path))) from None
+    check_job_id(brief.job_id, source=str(path))
+    if brief.job_id != path.parent.name:
+        raise InputError(
+            f"{path}: job_id '{brief.job_id}' must equal its folder name '{path.parent.name}'"
+        )
+    return brief

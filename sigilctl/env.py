@@ -1,0 +1,45 @@
+"""Every environment variable sigilctl reads, in one place. Precedence: flag > env > default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SIGILCTL_ROOT = "SIGILCTL_ROOT"
+SIGILCTL_ARTIFACTS = "SIGILCTL_ARTIFACTS"
+SIGILCTL_INDEX = "SIGILCTL_INDEX"
+SIGILCTL_TRACE_SAMPLE_RATE = "SIGILCTL_TRACE_SAMPLE_RATE"
+SIGILCTL_TRACE_FLUSH_TIMEOUT = "SIGILCTL_TRACE_FLUSH_TIMEOUT"
+SIGILCTL_OPENAI_TIMEOUT = "SIGILCTL_OPENAI_TIMEOUT"
+SIGILCTL_OPENAI_MAX_RETRIES = "SIGILCTL_OPENAI_MAX_RETRIES"
+NO_COLOR = "NO_COLOR"
+
+OPENAI_API_KEY = "OPENAI_API_KEY"
+OPENAI_BASE_URL = "OPENAI_BASE_URL"
+
+LANGFUSE_PUBLIC_KEY = "LANGFUSE_PUBLIC_KEY"
+LANGFUSE_SECRET_KEY = "LANGFUSE_SECRET_KEY"
+LANGFUSE_BASE_URL = "LANGFUSE_BASE_URL"
+LANGFUSE_HOST = "LANGFUSE_HOST"
+
+# Values that must never reach artifacts/, the index or any output.
+SECRET_VARIABLES = (OPENAI_API_KEY, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY)
+
+
+def get(name: str) -> str | None:
+    """Return a non-empty environment value, or None."""
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def path_setting(flag: Path | None, variable: str, default: Path) -> Path:
+    """Resolve a path setting with the house precedence: flag > environment > default."""
+    if flag is not None:
+        return flag
+    from_env = get(variable)
+    return Path(from_env) if from_env else default
+
+
+def secret_values() -> list[str]:
+    """The secret values present in this process's environment (to scrub from any text)."""
+    return [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]

@@ -1,0 +1,109 @@
+"""The run manifest (SPEC §6, schema_version 1.2.0): written last, read by every other command.
+
+Readers ignore unknown fields and accept older manifests, whose optional fields may be absent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sigilctl.errors import InputError
+
+SCHEMA_VERSION = "1.2.0"
+MANIFEST_NAME = "manifest.json"
+RunStatus = Literal["succeeded", "failed", "partial"]
+RUN_STATUSES: tuple[str, ...] = ("succeeded", "failed", "partial")
+
+
+class SnapshotEntry(BaseModel):
+    """Exactly path, sha256, bytes: nothing else may ride along (e.g. a trace id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+
+
+class ArtifactEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+
+
+class UsageRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class ProviderRecord(BaseModel):
+    """Which provider produced the outputs. ``offline: true`` marks demo/CI output clearly."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    model: str
+    offline: bool
+    endpoint: str | None = None
+    attempts: int | None = None
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: str = SCHEMA_VERSION
+    job_id: str
+    run_id: str
+    inputs_hash: str
+    job_type: str | None = None
+    brand: str | None = None
+    status: RunStatus
+    input_snapshots: dict[str, SnapshotEntry]
+    artifacts: list[ArtifactEntry] = Field(default_factory=list)
+    langfuse_trace_id: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_ms: int | None = None
+    sigilctl_version: str | None = None
+    error: str | None = None
+    usage: UsageRecord | None = None
+    provider: ProviderRecord | None = None
+    pipeline_version: str | None = None
+
+    def to_bytes(self) -> bytes:
+        """Pretty, key-sorted JSON with a trailing newline: stable and readable in diffs."""
+        document = self.model_dump(mode="json")
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def read_manifest(run_dir: Path) -> Manifest:
+    """Read and validate a run's manifest; any problem is one InputError sentence."""
+    path = run_dir / MANIFEST_NAME
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise InputError(f"{run_dir} is not a run directory (no {MANIFEST_NAME})") from None
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{path} does not match the manifest schema ({where}: {first['msg']})")

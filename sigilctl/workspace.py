@@ -1,0 +1,131 @@
+"""The workspace: its root, its jobs/ and artifacts/ trees, and the rules for paths inside it.
+
+Every path named in a brief is relative to the brief's folder and must resolve (symlinks
+followed) inside the root (SPEC §2). Snapshots only ever hold root-relative POSIX paths, so the
+same job gives the same run_id wherever the workspace lives.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sigilctl import env
+from sigilctl.errors import InputError
+
+JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+BRIEF_NAME = "brief.yaml"
+MAX_TEXT_FILE_BYTES = 2 * 1024 * 1024
+MAX_BRIEF_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where jobs are read from and runs are written to."""
+
+    root: Path
+    artifacts: Path
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs"
+
+    @classmethod
+    def locate(cls, root: Path | None = None, artifacts: Path | None = None) -> Workspace:
+        """Resolve --root/--artifacts with flag > env > default (cwd, <root>/artifacts)."""
+        resolved_root = env.path_setting(root, env.SIGILCTL_ROOT, Path.cwd()).resolve()
+        if not resolved_root.is_dir():
+            raise InputError(f"workspace root {resolved_root} is not a directory")
+        default_artifacts = resolved_root / "artifacts"
+        resolved_artifacts = env.path_setting(artifacts, env.SIGILCTL_ARTIFACTS, default_artifacts)
+        if not resolved_artifacts.is_absolute():
+            resolved_artifacts = Path.cwd() / resolved_artifacts
+        return cls(resolved_root, resolved_artifacts.resolve())
+
+    def relative(self, path: Path) -> str:
+        """Root-relative POSIX form of a path already known to be inside the root."""
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def contain(self, path: Path, *, what: str, source: Path) -> Path:
+        """Resolve ``path`` (symlinks followed) and refuse it if it escapes the root."""
+        resolved = path.resolve()
+        if not resolved.is_relative_to(self.root):
+            raise InputError(
+                f"{source}: {what} '{path}' resolves outside the workspace root {self.root}"
+            )
+        return resolved
+
+    def job_ids(self) -> list[str]:
+        """Job folders under jobs/, ignoring those starting with '_' or '.' (shared material)."""
+        if not self.jobs.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.jobs.iterdir()
+            if p.is_dir() and not p.name.startswith(("_", ".")) and (p / BRIEF_NAME).is_file()
+        )
+
+
+def check_job_id(job_id: str, *, source: str) -> None:
+    if not JOB_ID_PATTERN.match(job_id):
+        raise InputError(
+            f"{source}: job_id '{job_id}' must match {JOB_ID_PATTERN.pattern} "
+            "(letters, digits, '.', '_', '-'; at most 128 characters)"
+        )
+
+
+def is_path_like(ref: str) -> bool:
+    """SPEC §7: anything with a path separator or ending in .yaml is a path, else an id."""
+    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+def brief_path_for(ref: str, workspace: Workspace) -> Path:
+    """Turn a JOB argument (job id, job folder or brief path) into a brief path."""
+    if is_path_like(ref):
+        candidate = Path(ref)
+        if candidate.is_dir():
+            candidate = candidate / BRIEF_NAME
+        if not candidate.is_file():
+            raise InputError(f"no brief at {candidate} (a job folder must hold {BRIEF_NAME})")
+        return candidate.resolve()
+    check_job_id(ref, source="JOB argument")
+    folder = workspace.jobs / ref
+    if not folder.is_dir():
+        known = ", ".join(workspace.job_ids()) or "none"
+        raise InputError(f"no job '{ref}' under {workspace.jobs} (known jobs: {known})")
+    brief = folder / BRIEF_NAME
+    if not brief.is_file():
+        raise InputError(f"job folder {folder} has no {BRIEF_NAME}")
+    return brief.resolve()
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF/CR become LF and a leading BOM goes: checkout artifacts, not authored content."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(path: Path, *, what: str, limit: int = MAX_TEXT_FILE_BYTES) -> str:
+    """Read a UTF-8 text file, bounded, newlines normalized; failures name the file."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    if not path.is_file():
+        raise InputError(f"{what} {path} is not a regular file")
+    if size > limit:
+        raise InputError(f"{what} {path} is {size} bytes, over the {limit}-byte limit")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    if b"\x00" in data:
+        raise InputError(f"{what} {path} is binary (contains NUL bytes), not UTF-8 text")
+    try:
+        return normalize_newlines(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{what} {path} is not valid UTF-8 (byte {exc.start}: 0x{data[exc.start]:02x})"
+        ) from None
