@@ -43,3 +43,10 @@ def path_setting(flag: Path | None, variable: str, default: Path) -> Path:
 def secret_values() -> list[str]:
     """The secret values present in this process's environment (to scrub from any text)."""
     return [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]
+
+
+def scrub(text: str) -> str:
+    """Replace any secret value present in the environment by a marker."""
+    for value in secret_values():
+        text = text.replace(value, "***")
+    return text

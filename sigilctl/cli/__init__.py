@@ -1,0 +1,123 @@
+"""The command line: one thin module per command, and one ``main()`` that maps errors to exits.
+
+Command modules import only typer and the shared option types at import time; each imports its
+core module inside the command body, so ``sigilctl --help`` stays as fast as typer itself.
+Exit codes (SPEC §7): 0 ok, 1 the thing checked is not ok, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from sigilctl import __version__
+from sigilctl.cli import run as run_cmd
+from sigilctl.cli import schema as schema_cmd
+from sigilctl.cli import show as show_cmd
+
+app = typer.Typer(
+    name="sigilctl",
+    help="Run governed, reproducible LLM content jobs and prove what produced every output.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    verbose = False
+
+
+state = _State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sigilctl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="More detail, and tracebacks on errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Run governed, reproducible LLM content jobs and prove what produced every output."""
+    state.verbose = verbose
+    if verbose:
+        from sigilctl import logs
+
+        logs.set_verbose(True)
+
+
+app.command("run")(run_cmd.run)
+app.command("show")(show_cmd.show)
+app.command("schema")(schema_cmd.schema)
+
+
+def _register_optional() -> None:
+    """Commands whose modules live beside this one; each registers itself if present."""
+    import importlib
+
+    for name in ("verify", "reindex", "runs", "trace_health", "smoke"):
+        try:
+            module = importlib.import_module(f"sigilctl.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"sigilctl.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_optional()
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code; every sigilctl error becomes one sentence."""
+    from sigilctl.errors import SigilError
+
+    state.verbose = False
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="sigilctl")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except SigilError as exc:
+        _report(str(exc), exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _report("interrupted", None)
+        return 130
+    except Exception as exc:
+        _report(f"unexpected {type(exc).__name__}: {_scrub(str(exc))} (run with -v for details)", exc)
+        return 1
+    return 0
+
+
+def _scrub(text: str) -> str:
+    from sigilctl.env import scrub
+
+    return scrub(text)
+
+
+def _report(message: str, exc: BaseException | None) -> None:
+    from sigilctl import output
+
+    if state.verbose and exc is not None:
+        detail = "".join(traceback.format_exception(exc))
+        sys.stderr.write(_scrub(detail))
+    output.error(_scrub(message))
+
+
+def main() -> None:
+    sys.exit(run_cli())

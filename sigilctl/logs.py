@@ -1,0 +1,40 @@
+"""Logging for side channels (tracing, index upkeep): one short line on stderr, detail with -v.
+
+Libraries we call (the OpenTelemetry exporter, httpx) log tracebacks on failures that must never
+reach an operator as noise; they are routed here and shown only with ``-v``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+LOGGER_NAME = "sigilctl"
+_NOISY = ("opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3")
+
+
+def get_logger(name: str = "") -> logging.Logger:
+    return logging.getLogger(f"{LOGGER_NAME}.{name}" if name else LOGGER_NAME)
+
+
+def _configure() -> None:
+    root = logging.getLogger(LOGGER_NAME)
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sigilctl: %(levelname)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+        root.propagate = False
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def set_verbose(verbose: bool) -> None:
+    """-v shows debug lines of ours and the libraries' own warnings; otherwise they stay quiet."""
+    _configure()
+    logging.getLogger(LOGGER_NAME).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.CRITICAL)
+
+
+_configure()

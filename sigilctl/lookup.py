@@ -1,0 +1,65 @@
+"""Find a run from what an operator types: a run dir, a run_id, a unique prefix, or a job id.
+
+Order (SPEC §7): anything path-like is a run directory; otherwise a full run_id, then a job id
+(its latest run: latest ``finished_at``, ties by run_id), then a unique run_id prefix (≥ 6).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+
+from sigilctl.errors import InputError
+from sigilctl.manifest import MANIFEST_NAME
+from sigilctl.store import RunStore
+from sigilctl.workspace import Workspace, is_path_like
+
+MIN_PREFIX = 6
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def locate_run(ref: str, workspace: Workspace) -> Path:
+    """Return the run directory ``ref`` names, or raise InputError saying why not."""
+    if is_path_like(ref) or Path(ref).is_dir() and (Path(ref) / MANIFEST_NAME).is_file():
+        path = Path(ref)
+        if not (path / MANIFEST_NAME).is_file():
+            raise InputError(f"{path} is not a run directory (no {MANIFEST_NAME})")
+        return path.resolve()
+    store = RunStore(workspace.artifacts)
+    if (workspace.artifacts / ref).is_dir() and not ref.startswith((".", "_")):
+        latest = latest_run(store, ref)
+        if latest is None:
+            raise InputError(f"job '{ref}' has no runs under {workspace.artifacts}")
+        return latest
+    if not _HEX.match(ref):
+        raise InputError(f"no run or job named '{ref}' under {workspace.artifacts}")
+    if len(ref) < MIN_PREFIX:
+        raise InputError(f"run_id prefix '{ref}' is too short (at least {MIN_PREFIX} characters)")
+    matches = [p for p in store.iter_run_dirs() if p.name.startswith(ref)]
+    if not matches:
+        raise InputError(f"no run whose run_id starts with '{ref}' under {workspace.artifacts}")
+    if len({p.name for p in matches}) > 1:
+        names = ", ".join(sorted({p.name for p in matches})[:5])
+        raise InputError(f"run_id prefix '{ref}' is ambiguous ({names}); give more characters")
+    if len(matches) > 1:
+        jobs = ", ".join(p.parent.name for p in matches)
+        raise InputError(f"run_id '{matches[0].name}' exists under several jobs ({jobs}); give the run dir")
+    return matches[0]
+
+
+def latest_run(store: RunStore, job_id: str) -> Path | None:
+    """The run of ``job_id`` that finished last (ties broken by run_id)."""
+    best: tuple[str, str] | None = None
+    best_dir: Path | None = None
+    for run_dir in store.iter_run_dirs(job_id):
+        try:
+            raw = orjson.loads((run_dir / MANIFEST_NAME).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        finished = raw.get("finished_at") if isinstance(raw, dict) else None
+        key = (str(finished or ""), run_dir.name)
+        if best is None or key > best:
+            best, best_dir = key, run_dir
+    return best_dir

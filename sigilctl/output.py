@@ -1,0 +1,94 @@
+"""The one place that writes to the terminal: data on stdout, everything else on stderr.
+
+``--json`` prints exactly one JSON document on stdout. Human output uses rich and is plain (no
+colour, no markup styling) when stdout is not a terminal or ``NO_COLOR`` is set, so pipes and CI
+logs stay readable. Core modules never import this file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+
+def emit_json(document: Any) -> None:
+    """Print one JSON document (and a newline) on stdout, nothing else."""
+    data = orjson.dumps(document, default=str, option=orjson.OPT_INDENT_2)
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.flush()
+
+
+def _plain(stream: Any) -> bool:
+    return bool(os.environ.get("NO_COLOR")) or not stream.isatty()
+
+
+@cache
+def stdout() -> Console:
+    """Console for the data a command shows (tables, panels)."""
+    from rich.console import Console
+
+    plain = _plain(sys.stdout)
+    return Console(no_color=plain, highlight=not plain, emoji=False, soft_wrap=plain)
+
+
+@cache
+def stderr() -> Console:
+    """Console for messages, warnings and progress: never stdout."""
+    from rich.console import Console
+
+    plain = _plain(sys.stderr)
+    return Console(stderr=True, no_color=plain, highlight=False, emoji=False)
+
+
+def is_plain() -> bool:
+    return _plain(sys.stdout)
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    """A table in the house style: ASCII borders when plain, so logs stay greppable."""
+    from rich import box
+    from rich.table import Table
+
+    result = Table(title=title, box=box.ASCII if is_plain() else box.ROUNDED, title_justify="left")
+    for column in columns:
+        result.add_column(column)
+    return result
+
+
+def error(message: str) -> None:
+    """One sentence on stderr, prefixed so it stands out in CI logs."""
+    sys.stderr.write(f"sigilctl: error: {message}\n")
+    sys.stderr.flush()
+
+
+def warning(message: str) -> None:
+    sys.stderr.write(f"sigilctl: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def note(message: str) -> None:
+    """A side message for humans (never stdout, so --json stays clean)."""
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
+
+
+def mark(ok: bool) -> str:
+    """✓ / ✗ with colour where colour is allowed."""
+    if is_plain():
+        return "✓" if ok else "✗"
+    return "[green]✓[/green]" if ok else "[red]✗[/red]"
+
+
+def status_text(status: str) -> str:
+    if is_plain():
+        return status
+    colour = {"succeeded": "green", "failed": "red", "partial": "yellow"}.get(status, "white")
+    return f"[{colour}]{status}[/{colour}]"
