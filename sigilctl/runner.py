@@ -226,7 +226,7 @@ def _generate(
             )
             parsed = job.pipeline.parse_reply(result.text, job.params)
     except ProviderError as exc:
-        return result, None, exc.message
+        return result or exc.result, None, exc.message
     except OutputError as exc:
         return result, None, str(exc)
     return result, parsed, None

@@ -54,9 +54,16 @@ class GenerationResult:
 
 
 class ProviderError(SigilError):
-    """The provider failed for good (after retries). The message never holds a secret."""
+    """The provider failed for good (after retries). The message never holds a secret.
+
+    ``result`` carries what is known of the failed call (attempts, usage) for the manifest.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, result: GenerationResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class Provider(Protocol):
