@@ -178,6 +178,9 @@ def _execute(
         (staging / MANIFEST_NAME).write_bytes(manifest.to_bytes())
         final = store.run_dir(brief.job_id, identity.run_id)
         store.publish(staging, final)
+        from sigilctl.index import record_run  # a cache: warns, never fails the run
+
+        record_run(store.artifacts, final)
     except OSError as exc:
         store.discard(staging)
         raise StorageError(f"cannot write the run under {staging.parent}: {exc.strerror}") from None

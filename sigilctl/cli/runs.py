@@ -1,0 +1,85 @@
+"""``sigilctl runs``: list runs from the index, newest first, with filters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
+from sigilctl.cli.reindex import DbOption
+
+if TYPE_CHECKING:
+    from sigilctl.index.rows import RunRecord
+
+
+def runs(
+    root: RootOption = None,
+    artifacts: ArtifactsOption = None,
+    db: DbOption = None,
+    job: Annotated[str | None, typer.Option("--job", help="Only this job id.")] = None,
+    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand.")] = None,
+    job_type: Annotated[
+        str | None, typer.Option("--job-type", help="Only this job type (pipeline).")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this status: succeeded, failed, partial.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only runs started at or after YYYY-MM-DD or an ISO 8601 datetime (UTC).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most N runs (newest first).", min=1)
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List runs from the index (built first if there is none yet)."""
+    from sigilctl import output
+    from sigilctl.cli.reindex import progress_bar
+    from sigilctl.index import default_db_path
+    from sigilctl.index.build import reindex
+    from sigilctl.index.query import RunFilters, query_runs
+    from sigilctl.workspace import Workspace
+
+    workspace = Workspace.locate(root, artifacts)
+    filters = RunFilters(job, brand, job_type, status, since, limit).checked()
+    path = default_db_path(workspace.artifacts, db)
+    if not path.exists():
+        output.note(f"no run index at {path} yet; building it from the manifests")
+        with progress_bar("indexing runs") as progress:
+            built = reindex(workspace.artifacts, path, progress)
+        for skipped in built.skipped:
+            output.warning(f"skipped {skipped.path}: {skipped.reason}")
+    records = query_runs(path, workspace.artifacts, filters)
+    if json_output:
+        output.emit_json([record.as_json() for record in records])
+    else:
+        render(records)
+
+
+def render(records: list[RunRecord]) -> None:
+    from sigilctl import output
+
+    table = output.table("finished", "job_id", "run_id", "status", "brand", "job_type", "model")
+    for r in records:
+        table.add_row(
+            r["finished_at"] or "?",
+            r["job_id"],
+            r["run_id"],
+            output.status_text(r["status"]),
+            r["brand"] or "?",
+            r["job_type"] or "?",
+            r["model"] or "?",
+        )
+    console = output.stdout()
+    if records:
+        console.print(table)
+    console.print(f"{len(records)} run(s)", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("runs")(runs)
