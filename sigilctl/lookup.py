@@ -45,7 +45,9 @@ def locate_run(ref: str, workspace: Workspace) -> Path:
         raise InputError(f"run_id prefix '{ref}' is ambiguous ({names}); give more characters")
     if len(matches) > 1:
         jobs = ", ".join(p.parent.name for p in matches)
-        raise InputError(f"run_id '{matches[0].name}' exists under several jobs ({jobs}); give the run dir")
+        raise InputError(
+            f"run_id '{matches[0].name}' exists under several jobs ({jobs}); give the run dir"
+        )
     return matches[0]
 
 

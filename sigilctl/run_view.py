@@ -25,8 +25,12 @@ class RunView:
 
     def as_json(self) -> dict[str, Any]:
         """The manifest's own fields at the top level, plus run_dir, trace_url and a preview."""
-        return {**self.raw, "run_dir": str(self.run_dir), "trace_url": self.trace_url,
-                "preview": self.preview}
+        return {
+            **self.raw,
+            "run_dir": str(self.run_dir),
+            "trace_url": self.trace_url,
+            "preview": self.preview,
+        }
 
 
 def load_run_view(run_dir: Path) -> RunView:

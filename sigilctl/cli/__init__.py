@@ -25,6 +25,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click-style help: typer's rich help pulls in rich.markdown and markdown_it, which
+    # doubles start-up time (measured in scripts/benchmarks/startup.py).
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -99,7 +102,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         _report("interrupted", None)
         return 130
     except Exception as exc:
-        _report(f"unexpected {type(exc).__name__}: {_scrub(str(exc))} (run with -v for details)", exc)
+        _report(
+            f"unexpected {type(exc).__name__}: {_scrub(str(exc))} (run with -v for details)", exc
+        )
         return 1
     return 0
 

@@ -34,7 +34,9 @@ def run(
     from sigilctl.workspace import Workspace
 
     workspace = Workspace.locate(root, artifacts)
-    outcome = run_job(job, workspace, RunOptions(force=force, provider=provider, trace=not no_trace))
+    outcome = run_job(
+        job, workspace, RunOptions(force=force, provider=provider, trace=not no_trace)
+    )
     if outcome.trace_warning:
         output.warning(outcome.trace_warning)
     if json_output:

@@ -54,8 +54,12 @@ def render(view: RunView) -> None:
         ("job_type", m.job_type or "?"),
         ("brand", m.brand or "?"),
         ("status", output.status_text(m.status)),
-        ("provider", f"{provider.name} / {provider.model}" + (" (offline)" if provider.offline else "")
-         if provider else "?"),
+        (
+            "provider",
+            f"{provider.name} / {provider.model}" + (" (offline)" if provider.offline else "")
+            if provider
+            else "?",
+        ),
         ("started", m.started_at or "?"),
         ("finished", m.finished_at or "?"),
         ("duration", f"{m.duration_ms} ms" if m.duration_ms is not None else "?"),

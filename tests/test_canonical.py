@@ -1,0 +1,90 @@
+"""RFC 8785 canonical JSON: exact against the rfc8785 package, and refusals are clear."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigilctl.canonical import canonical_bytes, es_number, is_canonical
+from sigilctl.errors import CanonicalizationError
+
+SAFE_INT = 2**53 - 1
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-SAFE_INT, max_value=SAFE_INT)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(st.text(), children, max_size=6)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(json_values)
+def test_matches_the_rfc8785_oracle(value: object) -> None:
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_numbers_use_ecmascript_form(number: float) -> None:
+    assert es_number(number).encode() == rfc8785.dumps(number)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1.0, b"1"),
+        (-0.0, b"0"),
+        (1e21, b"1e+21"),
+        (1e20, b"100000000000000000000"),
+        (1e-7, b"1e-7"),
+        (0.000001, b"0.000001"),
+        (5e-324, b"5e-324"),
+        ({"b": 1, "a": [1.5, True, None]}, b'{"a":[1.5,true,null],"b":1}'),
+        # U+10000 sorts before U+FFFF in UTF-16 code units (a surrogate pair starts with 0xD800).
+        ({"\uffff": 1, "\U00010000": 2}, '{"\U00010000":2,"\uffff":1}'.encode()),
+        ("\u2028\x1f", b'"\xe2\x80\xa8\\u001f"'),
+    ],
+)
+def test_known_values(value: object, expected: bytes) -> None:
+    assert canonical_bytes(value) == expected
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, {"x": [math.nan]}])
+def test_non_finite_numbers_are_refused(bad: object) -> None:
+    with pytest.raises(CanonicalizationError, match="non-finite"):
+        canonical_bytes(bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        (2**53, "outside the range"),
+        ({"a": -(2**60)}, "outside the range"),
+        ({1: "x"}, "not a string"),
+        ({"a": object()}, "not JSON"),
+        ("\ud800", "surrogate"),
+    ],
+)
+def test_unrepresentable_values_are_refused(bad: object, words: str) -> None:
+    with pytest.raises(CanonicalizationError, match=words):
+        canonical_bytes(bad)
+
+
+def test_is_canonical() -> None:
+    assert is_canonical(b'{"a":1,"b":2}')
+    assert not is_canonical(b'{"b":2,"a":1}')
+    assert not is_canonical(b'{"a": 1}')
+    assert not is_canonical(b'{"a":1.0}')
+    assert not is_canonical(b"not json")
