@@ -16,17 +16,37 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
-from benchmarks import Row, best_of
 
+from benchmarks import Row, best_of
 from sigilctl.canonical import canonical_bytes
 from sigilctl.identity import compute_inputs_hash, derive_run_id, snapshot_path
 from sigilctl.verify.batch import default_workers, discover_runs, verify_many
 from sigilctl.verify.run_check import verify_run
 
 WORDS = (
-    "brand voice caption audit provenance reproducible cache launch proof canonical snapshot "
-    "governed pipeline doctrine context retrieval evidence trace model seed honest clear"
-).split()
+    "brand",
+    "voice",
+    "caption",
+    "audit",
+    "provenance",
+    "reproducible",
+    "cache",
+    "launch",
+    "proof",
+    "canonical",
+    "snapshot",
+    "governed",
+    "pipeline",
+    "doctrine",
+    "context",
+    "retrieval",
+    "evidence",
+    "trace",
+    "model",
+    "seed",
+    "honest",
+    "clear",
+)
 
 
 def _text(rng: random.Random, size: int) -> str:

@@ -121,6 +121,20 @@ def _es_floats(value: Any) -> Any:
     return value
 
 
+def is_plain_path(path: str, top: str) -> bool:
+    """A relative POSIX path under ``top``/ with no empty, ``.`` or ``..`` part: safe to open."""
+    parts = path.split("/")
+    return (
+        parts[0] == top
+        and len(parts) > 1
+        and "" not in parts
+        and "." not in parts
+        and ".." not in parts
+        and "\\" not in path
+        and "\x00" not in path
+    )
+
+
 def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -259,18 +273,10 @@ class _RunCheck:
 
     def _safe_path(self, what: str, field: str, path: str) -> str | None:
         top = _TOPS[what]
-        parts = path.split("/")
-        if (
-            parts[0] == top
-            and len(parts) > 1
-            and "" not in parts
-            and "." not in parts
-            and ".." not in parts
-            and "\\" not in path
-            and "\x00" not in path
-        ):
+        if is_plain_path(path, top):
             self.listed.add(path)
             return path
+        parts = path.split("/")
         if path.startswith("/") or re.match(r"[A-Za-z]:[\\/]", path) or ".." in parts:
             self.report.add(
                 "path_escape",

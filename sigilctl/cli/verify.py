@@ -1,0 +1,170 @@
+"""``sigilctl verify``: prove runs are intact from their bytes and hashes (exit 1 names why)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
+
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.progress import Progress, TaskID
+
+    from sigilctl.verify import RunReport, VerifyResult
+
+# Beyond this many runs the human output is one row per run, with details for bad runs only.
+DETAIL_LIMIT = 20
+PROGRESS_MIN_RUNS = 200
+
+
+def verify(
+    run_dirs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Run directories (or a run_id, a unique prefix, a job id).", show_default=False
+        ),
+    ] = None,
+    all_runs: Annotated[
+        bool, typer.Option("--all", help="Verify every run under the artifacts tree.")
+    ] = False,
+    job: Annotated[
+        str | None, typer.Option("--job", help="With --all: only this job's runs.")
+    ] = None,
+    source: Annotated[
+        bool,
+        typer.Option(
+            "--source", help="Also re-resolve each run's job from jobs/ and report drift."
+        ),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Worker processes (default: every usable core)."),
+    ] = None,
+    root: RootOption = None,
+    artifacts: ArtifactsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Recompute every hash and id of runs and name every problem (exit 1 if any)."""
+    from sigilctl import output
+    from sigilctl.verify.command import VerifyRequest
+    from sigilctl.verify.command import verify as run_verify
+
+    request = VerifyRequest(tuple(run_dirs or ()), all_runs, job, source, root, artifacts, workers)
+    with _ProgressBar() as bar:
+        result = run_verify(request, bar.update)
+    if json_output:
+        output.emit_json(result.as_json())
+    else:
+        render(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+class _ProgressBar:
+    """A progress bar on stderr for long work, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        import sys
+
+        self.interactive = sys.stderr.isatty()
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if not self.interactive or total < PROGRESS_MIN_RUNS:
+            return
+        if self.bar is None or self.task is None:
+            from rich.progress import Progress
+
+            from sigilctl import output
+
+            self.bar = Progress(console=output.stderr(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("verifying runs", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def render(result: VerifyResult) -> None:
+    from sigilctl import output
+
+    console = output.stdout()
+    if len(result.runs) <= DETAIL_LIMIT:
+        for report in result.runs:
+            console.print(_run_table(report))
+    else:
+        console.print(_runs_table(result))
+        for report in result.runs:
+            if not report.ok:
+                console.print(_run_table(report))
+    bad = [r for r in result.runs if not r.ok]
+    problems = sum(len(r.problems) for r in result.runs)
+    stale = sum(1 for r in result.runs if r.source and r.source.state != "current")
+    summary = (
+        f"{len(result.runs)} run(s) verified: {len(result.runs) - len(bad)} ok, {len(bad)} not ok"
+    )
+    if problems:
+        summary += f" ({problems} problem(s))"
+    if stale:
+        summary += f", {stale} drifted from jobs/"
+    console.print(f"{output.mark(result.ok)} {summary}", markup=not output.is_plain())
+
+
+def _run_table(report: RunReport) -> Group:
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.text import Text
+
+    from sigilctl import output
+    from sigilctl.verify.report import CHECK_GROUPS
+
+    status = output.status_text(report.status) if report.status else "unknown"
+    heading = f"{report.job_id or '?'}/{report.run_id or '?'}  status: {status}"
+    counts = {
+        "snapshot files match their hash and size": f"{report.snapshot_count} snapshot(s)",
+        "artifacts match their hash and size": f"{report.artifact_count} artifact(s)",
+    }
+    table = output.table("", "check", "detail")
+    by_kind: dict[str, list[str]] = {}
+    for problem in report.problems:
+        by_kind.setdefault(problem.kind, []).append(f"{problem.kind}: {problem.message}")
+    for label, kinds in CHECK_GROUPS:
+        found = [m for k in kinds for m in by_kind.get(k, [])]
+        detail = "\n".join(found) if found else counts.get(label, "")
+        table.add_row(output.mark(not found), label, escape(detail))
+    if report.source is not None:
+        state = report.source
+        table.add_row(
+            output.mark(state.state == "current"), f"source: {state.state}", escape(state.message)
+        )
+    return Group(heading, Text(str(report.run_dir), overflow="fold"), table)
+
+
+def _runs_table(result: VerifyResult) -> object:
+    from sigilctl import output
+
+    table = output.table("", "job_id", "run_id", "status", "problems", title="Runs")
+    for report in result.runs:
+        kinds = sorted({p.kind for p in report.problems})
+        if report.source and report.source.state != "current":
+            kinds.append(f"source {report.source.state}")
+        table.add_row(
+            output.mark(report.ok),
+            report.job_id or "?",
+            report.run_id or "?",
+            output.status_text(report.status) if report.status else "?",
+            ", ".join(kinds),
+        )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify)

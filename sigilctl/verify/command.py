@@ -1,0 +1,91 @@
+"""What ``sigilctl verify`` was asked to check, turned into one VerifyResult.
+
+RUN_DIR arguments are run directories; an argument that is not a path may also be a run_id, a
+unique run_id prefix or a job id (its latest run), as ``show`` accepts. ``--all`` verifies every
+published run under the artifacts tree (``--job`` narrows it to one job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sigilctl.errors import InputError
+from sigilctl.manifest import MANIFEST_NAME
+from sigilctl.verify.batch import discover_runs, verify_many
+from sigilctl.verify.report import VerifyResult
+from sigilctl.workspace import Workspace, is_path_like
+
+# Called with (runs done, runs in total) as work completes.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    targets: Sequence[str] = ()
+    all_runs: bool = False
+    job_id: str | None = None
+    source: bool = False
+    root: Path | None = None
+    artifacts: Path | None = None
+    workers: int | None = None
+
+
+def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> VerifyResult:
+    """Verify the requested runs; bad usage or a path that is no run is an InputError."""
+    workspace: Workspace | None = None
+
+    def located() -> Workspace:
+        nonlocal workspace
+        workspace = workspace or Workspace.locate(request.root, request.artifacts)
+        return workspace
+
+    if request.targets and request.all_runs:
+        raise InputError("give RUN_DIR arguments or --all, not both")
+    if request.job_id is not None and not request.all_runs:
+        raise InputError("--job narrows --all; add --all (or give the run directory instead)")
+    if request.all_runs:
+        artifacts = located().artifacts
+        run_dirs = discover_runs(artifacts, request.job_id)
+        if not run_dirs:
+            where = f"job '{request.job_id}'" if request.job_id else str(artifacts)
+            raise InputError(f"nothing to verify: no runs under {where}")
+    elif request.targets:
+        run_dirs = [_run_dir(target, located) for target in request.targets]
+    else:
+        raise InputError("nothing to verify: give one or more RUN_DIR arguments, or --all")
+    total = len(run_dirs)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress:
+            progress(done, total)
+
+    reports = verify_many(run_dirs, workers=request.workers, on_progress=advance)
+    if request.source:
+        from sigilctl.verify.source import SourceChecker
+
+        checker = SourceChecker(located())
+        for report in reports:
+            report.source = checker.check(report.run_dir)
+    return VerifyResult(reports)
+
+
+def _run_dir(target: str, located: Callable[[], Workspace]) -> Path:
+    path = Path(target)
+    if path.is_dir():
+        if not any((path / name).exists() for name in (MANIFEST_NAME, "inputs", "outputs")):
+            raise InputError(
+                f"{path} is not a run directory (it has no {MANIFEST_NAME}, inputs/ or outputs/)"
+            )
+        return path.absolute()
+    if path.exists():
+        raise InputError(f"{path} is not a run directory (it is not a folder)")
+    if is_path_like(target):
+        raise InputError(f"run directory {path} does not exist")
+    from sigilctl.lookup import locate_run
+
+    return locate_run(target, located())
