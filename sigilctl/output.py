@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
+PLAIN_WIDTH = 160
+
+
 def emit_json(document: Any) -> None:
     """Print one JSON document (and a newline) on stdout, nothing else."""
     data = orjson.dumps(document, default=str, option=orjson.OPT_INDENT_2)
@@ -36,7 +39,11 @@ def stdout() -> Console:
     from rich.console import Console
 
     plain = _plain(sys.stdout)
-    return Console(no_color=plain, highlight=not plain, emoji=False, soft_wrap=plain)
+    # Off a terminal rich would assume 80 columns and cut hashes; logs want them whole.
+    width = (
+        None if sys.stdout.isatty() else max(PLAIN_WIDTH, int(os.environ.get("COLUMNS", 0) or 0))
+    )
+    return Console(no_color=plain, highlight=not plain, emoji=False, width=width)
 
 
 @cache

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +45,7 @@ class Result:
 
 
 @pytest.fixture
-def cli(capfd: pytest.CaptureFixture[str]) -> Iterator[object]:
+def cli(capfd: pytest.CaptureFixture[str]) -> object:
     """Run the CLI in-process (fast) and capture what it printed."""
 
     def invoke(*args: str) -> Result:
@@ -55,7 +54,7 @@ def cli(capfd: pytest.CaptureFixture[str]) -> Iterator[object]:
         out, err = capfd.readouterr()
         return Result(code, out, err)
 
-    yield invoke
+    return invoke
 
 
 def run_subprocess(

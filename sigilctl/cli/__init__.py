@@ -101,7 +101,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _report("interrupted", None)
         return 130
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the last net: one sentence, traceback with -v
         _report(
             f"unexpected {type(exc).__name__}: {_scrub(str(exc))} (run with -v for details)", exc
         )

@@ -1,4 +1,4 @@
-"""``sigilctl show RUN``: identifiers, status, timings, snapshots, artifacts, usage, trace, preview."""
+"""``sigilctl show RUN``: ids, status, timings, snapshots, artifacts, usage, trace, preview."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def render(view: RunView) -> None:
             f"prompt {usage.prompt_tokens}, completion {usage.completion_tokens}, "
             f"total {usage.total_tokens} tokens",
         )
-    console.print(Panel(ids, title=f"run {m.run_id[:12]}", title_align="left"))
+    console.print(Panel(ids, title=f"run {m.run_id[:12]}", title_align="left", expand=False))
     snapshots = output.table("snapshot", "sha256", "bytes", title="Input snapshots")
     for name, entry in sorted(m.input_snapshots.items()):
         snapshots.add_row(name, entry.sha256, str(entry.bytes))
@@ -90,4 +90,4 @@ def render(view: RunView) -> None:
     console.print(files)
     if view.preview:
         body = "\n\n".join(f"{i}. {line}" for i, line in enumerate(view.preview, start=1))
-        console.print(Panel(body, title="Preview", title_align="left"), markup=False)
+        console.print(Panel(body, title="Preview", title_align="left", expand=False), markup=False)
