@@ -151,6 +151,7 @@ def _execute(
 
     brief = job.brief
     staging = store.staging_dir(brief.job_id, identity.run_id)
+    trace: Any = None
     try:
         _write_snapshots(staging, identity)
         settings = brief.observability
@@ -160,19 +161,28 @@ def _execute(
             ),
             enabled=options.trace and (settings.enabled if settings else True),
             sample_rate=settings.sample_rate if settings else None,
+            started_at=started_at,
+            start_ns=min((r.start_ns for r in job.steps.records), default=None),
         )
         job.steps.event("trace_started")
-        trace.record_steps(job.steps.records)
+        observability.record_steps(trace, job.steps.records)
         result, parsed, error = _generate(job, identity, provider, trace)
         artifacts: list[ArtifactEntry] = []
         if parsed is not None:
-            with trace.step("generate_outputs"):
-                written = job.pipeline.write_outputs(parsed, staging / "outputs")
-                artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
+            outputs_started = time.time_ns()
+            written = job.pipeline.write_outputs(parsed, staging / "outputs")
+            artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
+            observability.trace_output_generation(
+                trace,
+                files=[a.path for a in artifacts],
+                total_bytes=sum(a.bytes for a in artifacts),
+                start_ns=outputs_started,
+            )
         status = "succeeded" if error is None else "failed"
-        trace.finalize(status, error, [a.path for a in artifacts])
+        observability.finalize_trace(trace, status, error, [a.path for a in artifacts])
+        trace_id = observability.trace_id(trace)
         manifest = _manifest(
-            job, identity, provider, result, status, error, artifacts, trace.trace_id, started_at
+            job, identity, provider, result, status, error, artifacts, trace_id, started_at
         )
         manifest.duration_ms = int((time.monotonic() - clock) * 1000)
         (staging / MANIFEST_NAME).write_bytes(manifest.to_bytes())
@@ -183,9 +193,11 @@ def _execute(
         record_run(store.artifacts, final)
     except OSError as exc:
         store.discard(staging)
+        observability.abort_trace(trace, exc)
         raise StorageError(f"cannot write the run under {staging.parent}: {exc.strerror}") from None
-    except BaseException:
+    except BaseException as exc:
         store.discard(staging)
+        observability.abort_trace(trace, exc)
         raise
     warning = observability.flush()
     return RunOutcome(
@@ -195,7 +207,7 @@ def _execute(
         status,
         False,
         final,
-        trace.trace_id,
+        trace_id,
         error,
         warning,
         job.steps.events,
@@ -215,17 +227,26 @@ def _generate(
         model_config=snapshots["model_config"],
         inputs_hash=identity.inputs_hash,
     )
+    from sigilctl import observability
+
     result: GenerationResult | None = None
     try:
-        with trace.step("generate_captions", model=request.model, provider=request.provider):
+        with observability.trace_step(
+            trace, "generate_captions", model=request.model, provider=request.provider
+        ):
+            called_at = time.time_ns()
             result = provider.generate(request)
-            trace.generation(
+            observability.trace_llm_call(
+                trace,
                 name="caption_generation",
                 model=result.model,
                 prompt=request.prompt,
                 response=result.text,
                 usage=result.usage.as_dict() if result.usage else None,
                 cost_usd=result.cost_usd,
+                model_parameters={"temperature": request.temperature,
+                                  "max_tokens": request.max_tokens, "seed": request.seed},
+                start_ns=called_at,
             )
             parsed = job.pipeline.parse_reply(result.text, job.params)
     except ProviderError as exc:

@@ -1,0 +1,237 @@
+"""A local stand-in for Langfuse: accepts the SDK's OTLP trace export and answers its auth check.
+
+Used by the tests, the tracing benchmark and ``sigilctl smoke`` to see exactly what a run
+exports, with no network. Stdlib ``http.server`` in a daemon thread on 127.0.0.1 (port 0 picks
+a free port); payloads are decoded with opentelemetry-proto (a dependency of langfuse).
+
+Modes: ``ok`` (accept), ``hang`` (accept the connection, answer after ``hang_s`` or at stop),
+``error`` (HTTP 500 everywhere), ``unauthorized`` (HTTP 401 everywhere).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import zlib
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+OTEL_TRACES_PATH = "/api/public/otel/v1/traces"
+PROJECTS_PATH = "/api/public/projects"
+Mode = Literal["ok", "hang", "error", "unauthorized"]
+PROJECTS_ANSWER = {
+    "data": [
+        {
+            "id": "project-local",
+            "name": "local receiver",
+            "metadata": {},
+            "organization": {"id": "org-local", "name": "local"},
+        }
+    ]
+}
+
+
+@dataclass
+class ReceivedSpan:
+    """One exported span, decoded: ids as lowercase hex, attributes as Python values."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+    scope: str = ""
+
+    def attr_json(self, key: str) -> Any:
+        """An attribute the SDK stores as JSON text (metadata, input, output, usage)."""
+        value = self.attributes.get(key)
+        return json.loads(value) if isinstance(value, str) else value
+
+
+def _any_value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [_any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _any_value(kv.value) for kv in value.kvlist_value.values}
+    return getattr(value, kind)
+
+
+def decode_spans(body: bytes, encoding: str | None) -> list[ReceivedSpan]:
+    """Decode one OTLP/HTTP protobuf export request (gzip or deflate or plain)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    elif encoding == "deflate":
+        body = zlib.decompress(body)
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    spans: list[ReceivedSpan] = []
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                spans.append(
+                    ReceivedSpan(
+                        trace_id=span.trace_id.hex(),
+                        span_id=span.span_id.hex(),
+                        parent_span_id=span.parent_span_id.hex() or None,
+                        name=span.name,
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
+                        attributes={a.key: _any_value(a.value) for a in span.attributes},
+                        scope=scope_spans.scope.name,
+                    )
+                )
+    return spans
+
+
+class OtlpReceiver:
+    """``with OtlpReceiver() as rx: ... rx.base_url ... rx.spans``"""
+
+    def __init__(self, mode: Mode = "ok", *, hang_s: float = 60.0) -> None:
+        self.mode: Mode = mode
+        self.hang_s = hang_s
+        self.spans: list[ReceivedSpan] = []
+        self.requests: list[tuple[str, str]] = []
+        self.auth_headers: list[str] = []
+        self._lock = threading.Lock()
+        self._received = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="otlp-receiver", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> OtlpReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> OtlpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_for_spans(self, count: int, timeout_s: float = 5.0) -> list[ReceivedSpan]:
+        """Wait until at least ``count`` spans arrived (or the timeout); return all so far."""
+        with self._received:
+            self._received.wait_for(lambda: len(self.spans) >= count, timeout_s)
+            return list(self.spans)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                receiver._note(self)
+                if self._answered_by_mode():
+                    return
+                if self.path.split("?")[0] == PROJECTS_PATH:
+                    self._send(200, json.dumps(PROJECTS_ANSWER).encode(), "application/json")
+                else:
+                    self._send(404, b"{}", "application/json")
+
+            def do_POST(self) -> None:
+                receiver._note(self)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if self._answered_by_mode():
+                    return
+                if self.path.split("?")[0] != OTEL_TRACES_PATH:
+                    self._send(404, b"{}", "application/json")
+                    return
+                spans = decode_spans(body, self.headers.get("Content-Encoding"))
+                with receiver._received:
+                    receiver.spans.extend(spans)
+                    receiver._received.notify_all()
+                from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+                    ExportTraceServiceResponse,
+                )
+
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self._send(200, answer, "application/x-protobuf")
+
+            def _answered_by_mode(self) -> bool:
+                if receiver.mode == "hang":
+                    receiver._stopping.wait(receiver.hang_s)
+                    self.close_connection = True
+                    return True
+                if receiver.mode == "error":
+                    self._send(500, b'{"message":"internal error"}', "application/json")
+                    return True
+                if receiver.mode == "unauthorized":
+                    self._send(401, b'{"message":"invalid credentials"}', "application/json")
+                    return True
+                return False
+
+            def _send(self, code: int, body: bytes, content_type: str) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+    def _note(self, handler: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.requests.append((handler.command, handler.path))
+            self.auth_headers.append(handler.headers.get("Authorization") or "")
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (the port was bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def main() -> None:  # pragma: no cover - a manual aid: run a receiver in the foreground
+    import sys
+    import time
+
+    mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
+    with OtlpReceiver(mode) as receiver:  # type: ignore[arg-type]
+        sys.stdout.write(f"{receiver.base_url}\n")
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
