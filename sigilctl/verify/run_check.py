@@ -280,7 +280,7 @@ class _RunCheck:
         if path.startswith("/") or re.match(r"[A-Za-z]:[\\/]", path) or ".." in parts:
             self.report.add(
                 "path_escape",
-                path,
+                MANIFEST_NAME,
                 f"{field}.path '{path}' escapes the run directory; it was not followed",
             )
             return None
@@ -292,7 +292,7 @@ class _RunCheck:
         ):
             self.report.add(
                 "path_misplaced",
-                path,
+                MANIFEST_NAME,
                 f"{field}.path '{path}' must be a plain relative path under {top}/",
             )
             return None
