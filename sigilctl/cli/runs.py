@@ -62,18 +62,23 @@ def runs(
 
 
 def render(records: list[RunRecord]) -> None:
+    """Newest first; run_id shortened to 12 characters (``show`` takes any unique prefix)."""
     from sigilctl import output
 
-    table = output.table("finished", "job_id", "run_id", "status", "brand", "job_type", "model")
+    table = output.table("finished", "job_id", "run_id", "status", "brand", "job_type")
+    for column in table.columns:
+        column.overflow = "fold"
+    for column in (table.columns[0], table.columns[2], table.columns[3]):
+        column.no_wrap = True
     for r in records:
+        finished = r["finished_at"]
         table.add_row(
-            r["finished_at"] or "?",
+            finished[:19].replace("T", " ") if finished else "?",
             r["job_id"],
-            r["run_id"],
+            r["run_id"][:12],
             output.status_text(r["status"]),
             r["brand"] or "?",
             r["job_type"] or "?",
-            r["model"] or "?",
         )
     console = output.stdout()
     if records:

@@ -1,0 +1,234 @@
+"""``sigilctl reindex`` and ``sigilctl runs`` end to end, on real runs in a temporary workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+Cli = Callable[..., Any]  # the ``cli`` fixture of conftest.py
+ENV_PREFIXES = ("SIGILCTL_", "LANGFUSE_", "OPENAI_", "OTEL_")
+DB = Path("artifacts/.sigilctl/index.sqlite")
+
+
+def add_job(root: Path, job_id: str) -> None:
+    """A copy of the example job under another id: same pipeline, another run_id."""
+    source = root / "jobs" / "ig-test-001"
+    target = root / "jobs" / job_id
+    shutil.copytree(source, target)
+    brief = target / "brief.yaml"
+    brief.write_text(brief.read_text().replace("job_id: ig-test-001", f"job_id: {job_id}"))
+
+
+def run_ok(cli: Cli, job_id: str) -> dict[str, object]:
+    result = cli("run", job_id, "--json")
+    assert result.code == 0, result.stderr
+    document: dict[str, object] = json.loads(result.stdout)
+    return document
+
+
+def listed(cli: Cli, *args: str) -> list[dict[str, object]]:
+    result = cli("runs", "--json", *args)
+    assert result.code == 0, result.stderr
+    rows: list[dict[str, object]] = json.loads(result.stdout)
+    return rows
+
+
+def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("runs", "input_snapshots", "artifacts")
+        }
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def three_runs(workspace: Path, cli: Cli) -> list[str]:
+    """Three real, succeeded runs of three jobs, made before any index exists."""
+    run_ids = []
+    for job_id in ("ig-test-001", "ig-test-002", "ig-test-003"):
+        if job_id != "ig-test-001":
+            add_job(workspace, job_id)
+        run_ids.append(str(run_ok(cli, job_id)["run_id"]))
+    assert not DB.exists()
+    return run_ids
+
+
+def test_reindex_after_three_runs_lists_exactly_those_runs(
+    workspace: Path, cli: Cli, three_runs: list[str]
+) -> None:
+    result = cli("reindex", "--json")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["indexed"] == 3
+    assert report["skipped"] == 0
+    assert report["skipped_paths"] == []
+    assert report["db"] == str(workspace / DB)
+    assert report["seconds"] >= 0
+    rows = listed(cli)
+    assert [r["run_id"] for r in rows] == three_runs[::-1]  # newest first
+    first = rows[-1]
+    assert first["job_id"] == "ig-test-001"
+    assert first["brand"] == "sigilzero"
+    assert first["job_type"] == "instagram_copy"
+    assert first["status"] == "succeeded"
+    assert first["run_dir"] == str(workspace / "artifacts" / "ig-test-001" / three_runs[0])
+    assert str(first["started_at"]) <= str(first["finished_at"])
+
+
+def test_filters_on_real_runs(workspace: Path, cli: Cli, three_runs: list[str]) -> None:
+    failed_dir = workspace / "artifacts" / "other-job" / three_runs[0]
+    shutil.copytree(workspace / "artifacts" / "ig-test-001" / three_runs[0], failed_dir)
+    manifest = json.loads((failed_dir / "manifest.json").read_text())
+    manifest.update(job_id="other-job", status="failed", brand="elsewhere", job_type="x_thread")
+    (failed_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert cli("reindex").code == 0
+    assert [r["job_id"] for r in listed(cli, "--job", "ig-test-002")] == ["ig-test-002"]
+    assert [r["job_id"] for r in listed(cli, "--status", "failed")] == ["other-job"]
+    assert [r["job_id"] for r in listed(cli, "--brand", "elsewhere")] == ["other-job"]
+    assert len(listed(cli, "--job-type", "instagram_copy", "--status", "succeeded")) == 3
+    assert len(listed(cli, "--since", "2000-01-01")) == 4
+    assert listed(cli, "--since", "2999-01-01T00:00:00Z") == []
+    assert len(listed(cli, "--limit", "2")) == 2
+    table = cli("runs", "--status", "succeeded")
+    assert table.code == 0
+    assert "3 run(s)" in table.stdout
+    assert three_runs[1][:12] in table.stdout
+
+
+def test_runs_builds_a_missing_index_first_and_says_so(cli: Cli, three_runs: list[str]) -> None:
+    result = cli("runs", "--json")
+    assert result.code == 0
+    assert "building it" in result.stderr
+    assert sorted(r["run_id"] for r in json.loads(result.stdout)) == sorted(three_runs)
+    again = cli("runs", "--json")
+    assert "building" not in again.stderr
+
+
+def test_corrupt_manifest_is_skipped_and_named(cli: Cli, three_runs: list[str]) -> None:
+    broken = Path("artifacts/ig-test-002") / three_runs[1] / "manifest.json"
+    broken.write_text('{"truncated": ')
+    result = cli("reindex", "--json")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["indexed"] == 2
+    assert report["skipped_paths"] == [str(broken.resolve())]
+    assert "not a valid manifest" in report["skipped_reasons"][0]["reason"]
+    human = cli("reindex")
+    assert human.code == 0
+    assert str(broken.resolve()) in human.stderr
+    strict = cli("reindex", "--strict", "--json")
+    assert strict.code == 1
+    assert json.loads(strict.stdout)["skipped"] == 1
+
+
+def test_deleting_the_index_and_reindexing_gives_the_same_rows(
+    cli: Cli, three_runs: list[str]
+) -> None:
+    assert cli("reindex").code == 0
+    before = dump(DB)
+    assert len(before["runs"]) == 3
+    DB.unlink()
+    assert cli("reindex").code == 0
+    assert dump(DB) == before
+
+
+def test_a_run_after_reindex_appears_without_another_reindex(
+    workspace: Path, cli: Cli, three_runs: list[str]
+) -> None:
+    assert cli("reindex").code == 0
+    add_job(workspace, "ig-test-004")
+    new = run_ok(cli, "ig-test-004")
+    rows = listed(cli)
+    assert rows[0]["run_id"] == new["run_id"]
+    assert len(rows) == 4
+    again = run_ok(cli, "ig-test-004")  # a cache hit: still one row
+    assert again["cached"] is True
+    assert len(listed(cli)) == 4
+
+
+def test_an_unwritable_index_never_fails_a_run(
+    workspace: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = workspace / "index-is-a-folder"
+    folder.mkdir()
+    monkeypatch.setenv("SIGILCTL_INDEX", str(folder))
+    result = cli("run", "ig-test-001", "--json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "succeeded"
+    assert "was not updated" in result.stderr
+    assert "sigilctl reindex" in result.stderr
+
+
+def test_db_flag_and_environment_move_the_index(
+    workspace: Path, cli: Cli, three_runs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag = workspace / "elsewhere" / "runs.sqlite"
+    assert cli("reindex", "--db", str(flag)).code == 0
+    assert len(listed(cli, "--db", str(flag))) == 3
+    monkeypatch.setenv("SIGILCTL_INDEX", str(workspace / "env.sqlite"))
+    assert cli("reindex").code == 0
+    assert (workspace / "env.sqlite").is_file()
+    assert not DB.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--status", "done"), "--status 'done' is not a run status"),
+        (("--since", "last week"), "--since 'last week' is not a date"),
+        (("--since", "2026-02-30"), "--since '2026-02-30' is not a date"),
+        (("--limit", "0"), "--limit"),
+    ],
+)
+def test_bad_filters_exit_2_with_one_sentence(
+    workspace: Path, cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    result = cli("runs", *args)
+    assert result.code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not DB.exists()
+
+
+def test_reindex_of_a_missing_artifacts_tree_is_bad_input(workspace: Path, cli: Cli) -> None:
+    result = cli("reindex", "--artifacts", str(workspace / "nowhere"))
+    assert result.code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_reindex_and_runs_never_import_openai_or_langfuse(
+    workspace: Path, three_runs: list[str]
+) -> None:
+    probe = (
+        "import sys\n"
+        "from sigilctl.cli import run_cli\n"
+        "assert run_cli(['reindex', '--json']) == 0\n"
+        "assert run_cli(['runs', '--json']) == 0\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'langfuse'))\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().endswith("HEAVY=")
+    assert '"indexed": 3' in proc.stdout
