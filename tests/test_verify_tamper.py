@@ -20,7 +20,7 @@ Cli = Callable[..., Result]
 def make_run(cli: Cli, workspace: Path) -> Path:
     result = cli("run", "ig-test-001", "--json")
     assert result.code == 0, result.stderr
-    run_id = json.loads(result.stdout)["run_id"]
+    run_id: str = json.loads(result.stdout)["run_id"]
     return workspace / "artifacts" / "ig-test-001" / run_id
 
 
