@@ -90,6 +90,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     from sigilctl.errors import SigilError
 
     state.verbose = False
+    if "sigilctl.logs" in sys.modules:  # a previous in-process call may have set -v
+        sys.modules["sigilctl.logs"].set_verbose(False)
     try:
         app(args=list(argv) if argv is not None else None, prog_name="sigilctl")
     except SystemExit as exc:
