@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sigilctl.errors import InputError
 from sigilctl.store import RunStore
-from sigilctl.verify.report import RunReport
+from sigilctl.verify.report import Problem, RunReport
 from sigilctl.verify.run_check import verify_run
 from sigilctl.workspace import check_job_id
 
@@ -56,15 +56,36 @@ def verify_many(
     size = min(CHUNK, -(-len(run_dirs) // (workers * 4)))
     chunks = [list(run_dirs[i : i + size]) for i in range(0, len(run_dirs), size)]
     results: list[list[RunReport]] = [[] for _ in chunks]
+    offsets = list(range(0, len(run_dirs), size))
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
         futures = {pool.submit(_verify_chunk, chunk): i for i, chunk in enumerate(chunks)}
         for future in as_completed(futures):
             index = futures[future]
-            results[index] = future.result()
+            start = offsets[index]
+            results[index] = [
+                _expand(run_dirs[start + i], packed) for i, packed in enumerate(future.result())
+            ]
             if on_progress:
                 on_progress(len(results[index]))
     return [report for chunk in results for report in chunk]
 
 
-def _verify_chunk(run_dirs: list[Path]) -> list[RunReport]:
-    return [verify_run(run_dir) for run_dir in run_dirs]
+# A report as plain tuples: pickling dataclasses and paths back from workers costs more than
+# verifying a small run does.
+_Packed = tuple[str | None, str | None, str | None, int, int, list[tuple[str, str, str]]]
+
+
+def _verify_chunk(run_dirs: list[Path]) -> list[_Packed]:
+    packed = []
+    for run_dir in run_dirs:
+        r = verify_run(run_dir)
+        problems = [(p.kind, p.path, p.message) for p in r.problems]
+        packed.append((r.run_id, r.job_id, r.status, r.snapshot_count, r.artifact_count, problems))
+    return packed
+
+
+def _expand(run_dir: Path, packed: _Packed) -> RunReport:
+    run_id, job_id, status, snapshots, artifacts, problems = packed
+    return RunReport(
+        run_dir, run_id, job_id, status, snapshots, artifacts, [Problem(*p) for p in problems]
+    )
