@@ -158,17 +158,26 @@ def test_a_run_after_reindex_appears_without_another_reindex(
     assert len(listed(cli)) == 4
 
 
-def test_an_unwritable_index_never_fails_a_run(
-    workspace: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unwritable_index_never_fails_a_run(workspace: Path, cli: Cli) -> None:
+    """A real process, so stderr is exactly what an operator sees."""
     folder = workspace / "index-is-a-folder"
     folder.mkdir()
-    monkeypatch.setenv("SIGILCTL_INDEX", str(folder))
-    result = cli("run", "ig-test-001", "--json")
-    assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["status"] == "succeeded"
-    assert "was not updated" in result.stderr
-    assert "sigilctl reindex" in result.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
+    env["SIGILCTL_INDEX"] = str(folder)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sigilctl", "run", "ig-test-001", "--json"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "succeeded"
+    assert "was not updated" in proc.stderr
+    assert "sigilctl reindex" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_db_flag_and_environment_move_the_index(

@@ -20,7 +20,7 @@ from typing import Any
 
 from sigilctl.errors import InputError, StorageError
 from sigilctl.index import sqlite as backend
-from sigilctl.index.rows import ManifestProblem, RunRows, load_run_rows
+from sigilctl.index.rows import ManifestProblem, RunRows, parse_rows
 from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.store import TEMP_PREFIX, TRASH_PREFIX
 
@@ -53,14 +53,20 @@ class ReindexResult:
         }
 
 
+RunKey = tuple[str, str]  # (job folder, run folder)
+
+
 @dataclass
 class _Listing:
-    run_dirs: list[Path] = field(default_factory=list)
+    runs: list[RunKey] = field(default_factory=list)
     hidden: list[Skipped] = field(default_factory=list)
 
 
-def list_run_dirs(artifacts: Path) -> _Listing:
-    """Every run directory under ``<artifacts>/<job_id>/``; build dirs are listed as skipped."""
+def list_runs(artifacts: Path) -> _Listing:
+    """Every run folder under ``<artifacts>/<job_id>/``; build dirs are listed as skipped.
+
+    Plain strings and ``os.scandir`` here: this loop runs once per run, twice per reindex.
+    """
     listing = _Listing()
     for job in sorted(os.scandir(artifacts), key=lambda e: e.name):
         if job.name.startswith(".") or not job.is_dir():
@@ -73,16 +79,8 @@ def list_run_dirs(artifacts: Path) -> _Listing:
                     Skipped(Path(entry.path), "a run being built or replaced (not published)")
                 )
             elif not entry.name.startswith("."):
-                listing.run_dirs.append(Path(entry.path))
+                listing.runs.append((job.name, entry.name))
     return listing
-
-
-def _signature(run_dir: Path) -> Signature | None:
-    try:
-        st = os.stat(run_dir / MANIFEST_NAME)
-    except OSError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 class _Build:
@@ -90,54 +88,76 @@ class _Build:
 
     def __init__(self, artifacts: Path) -> None:
         self.artifacts = artifacts
-        self.seen: dict[Path, Signature | None] = {}
-        self.problems: dict[Path, Skipped] = {}
-        self.indexed: set[Path] = set()
+        self.root = os.fspath(artifacts)
+        self.seen: dict[RunKey, Signature | None] = {}
+        self.problems: dict[RunKey, Skipped] = {}
+        self.indexed: set[RunKey] = set()
 
-    def read(self, run_dir: Path) -> RunRows | None:
-        self.seen[run_dir] = _signature(run_dir)
-        self.problems.pop(run_dir, None)
+    def _manifest(self, key: RunKey) -> str:
+        return f"{self.root}/{key[0]}/{key[1]}/{MANIFEST_NAME}"
+
+    def signature(self, key: RunKey) -> Signature | None:
         try:
-            rows = load_run_rows(run_dir, self.artifacts)
-        except ManifestProblem as problem:
-            self.problems[run_dir] = Skipped(problem.path, problem.reason)
-            self.indexed.discard(run_dir)
+            st = os.stat(self._manifest(key))
+        except OSError:
             return None
-        self.indexed.add(run_dir)
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def read(self, key: RunKey) -> RunRows | None:
+        self.problems.pop(key, None)
+        self.indexed.discard(key)
+        self.seen[key] = None
+        path = self._manifest(key)
+        try:
+            with open(path, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                self.seen[key] = (st.st_ino, st.st_mtime_ns, st.st_size)
+                data = handle.read()
+            rows = parse_rows(data, key[0], key[1], path)
+        except FileNotFoundError:
+            self.problems[key] = Skipped(Path(path).parent, f"no {MANIFEST_NAME}")
+            return None
+        except OSError as exc:
+            self.problems[key] = Skipped(Path(path), f"cannot be read ({exc.strerror})")
+            return None
+        except ManifestProblem as problem:
+            self.problems[key] = Skipped(problem.path, problem.reason)
+            return None
+        self.indexed.add(key)
         return rows
 
     def first_pass(self, conn: sqlite3.Connection, progress: Progress | None) -> None:
-        run_dirs = list_run_dirs(self.artifacts).run_dirs
+        runs = list_runs(self.artifacts).runs
         batch: list[RunRows] = []
-        for done, run_dir in enumerate(run_dirs, start=1):
-            rows = self.read(run_dir)
+        for done, key in enumerate(runs, start=1):
+            rows = self.read(key)
             if rows is not None:
                 batch.append(rows)
             if progress is not None:
-                progress(done, len(run_dirs))
+                progress(done, len(runs))
         with backend.transaction(conn):
             backend.insert_new(conn, batch)
 
     def catch_up(self, conn: sqlite3.Connection) -> list[Skipped]:
         """Index what changed since the first pass; return what is skipped now."""
-        listing = list_run_dirs(self.artifacts)
-        current = set(listing.run_dirs)
+        listing = list_runs(self.artifacts)
+        current = set(listing.runs)
         with backend.transaction(conn):
-            for gone in [d for d in self.seen if d not in current]:
+            for gone in [key for key in self.seen if key not in current]:
                 if gone in self.indexed:
-                    backend.delete(conn, (gone.parent.name, gone.name))
+                    backend.delete(conn, gone)
                 self.indexed.discard(gone)
                 self.problems.pop(gone, None)
                 del self.seen[gone]
-            for run_dir in listing.run_dirs:
-                if run_dir in self.seen and self.seen[run_dir] == _signature(run_dir):
+            for key in listing.runs:
+                if key in self.seen and self.seen[key] == self.signature(key):
                     continue
-                was_indexed = run_dir in self.indexed
-                rows = self.read(run_dir)
+                was_indexed = key in self.indexed
+                rows = self.read(key)
                 if rows is not None:
                     backend.upsert(conn, rows)
                 elif was_indexed:
-                    backend.delete(conn, (run_dir.parent.name, run_dir.name))
+                    backend.delete(conn, key)
         return listing.hidden + sorted(self.problems.values(), key=lambda s: str(s.path))
 
 

@@ -8,6 +8,7 @@ join it back onto the artifacts root they were given. Timestamps are stored norm
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -19,6 +20,7 @@ from sigilctl.index.schema import RUN_COLUMNS
 from sigilctl.manifest import MANIFEST_NAME, Manifest
 
 Row = tuple[Any, ...]
+_NORMAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
 class ManifestProblem(Exception):
@@ -47,6 +49,8 @@ def normalize_timestamp(value: str | None) -> str | None:
     """An ISO 8601 timestamp as UTC with milliseconds and ``Z``; None if absent or unreadable."""
     if not value:
         return None
+    if _NORMAL.fullmatch(value):
+        return value
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -97,6 +101,23 @@ def rows_from_manifest(manifest: Manifest, stored_run_dir: str) -> RunRows:
     return RunRows(run, snapshots, artifacts)
 
 
+def parse_rows(data: bytes, job_name: str, run_name: str, manifest: str | Path) -> RunRows:
+    """Validate manifest bytes found at ``<job_name>/<run_name>/``; problems name the file."""
+    try:
+        parsed = Manifest.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        reason = f"is not a valid manifest ({where}: {first['msg']})"
+        raise ManifestProblem(Path(manifest), reason) from None
+    if parsed.job_id != job_name or parsed.run_id != run_name:
+        raise ManifestProblem(
+            Path(manifest),
+            f"names job '{parsed.job_id}' run '{parsed.run_id}' but lives in {job_name}/{run_name}",
+        )
+    return rows_from_manifest(parsed, f"{job_name}/{run_name}")
+
+
 def load_run_rows(run_dir: Path, artifacts: Path) -> RunRows:
     """Read and validate one run's manifest; any problem is a ManifestProblem naming it."""
     path = run_dir / MANIFEST_NAME
@@ -106,19 +127,11 @@ def load_run_rows(run_dir: Path, artifacts: Path) -> RunRows:
         raise ManifestProblem(run_dir, f"no {MANIFEST_NAME}") from None
     except OSError as exc:
         raise ManifestProblem(path, f"cannot be read ({exc.strerror})") from None
-    try:
-        manifest = Manifest.model_validate_json(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise ManifestProblem(path, f"is not a valid manifest ({where}: {first['msg']})") from None
-    if (manifest.job_id, manifest.run_id) != (run_dir.parent.name, run_dir.name):
-        raise ManifestProblem(
-            path,
-            f"names job '{manifest.job_id}' run '{manifest.run_id}' but lives in "
-            f"{run_dir.parent.name}/{run_dir.name}",
-        )
-    return rows_from_manifest(manifest, relative_run_dir(run_dir, artifacts))
+    rows = parse_rows(data, run_dir.parent.name, run_dir.name, path)
+    stored = relative_run_dir(run_dir, artifacts)
+    if stored == rows.run[-1]:
+        return rows
+    return RunRows((*rows.run[:-1], stored), rows.snapshots, rows.artifacts)
 
 
 @dataclass(frozen=True)
