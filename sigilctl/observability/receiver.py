@@ -109,7 +109,7 @@ class OtlpReceiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="otlp-receiver", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="otlp-receiver", daemon=True
         )
 
     @property
