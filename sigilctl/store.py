@@ -96,8 +96,7 @@ class RunStore:
         parent = self.artifacts / job_id
         path = parent / f"{TEMP_PREFIX}{run_id}-{os.getpid()}-{secrets.token_hex(4)}"
         try:
-            (path / "inputs").mkdir(parents=True)
-            (path / "outputs").mkdir()
+            (path / "inputs").mkdir(parents=True)  # outputs/ appears only if a pipeline writes
         except OSError as exc:
             raise _storage_error("create a run directory in", parent, exc) from None
         return path

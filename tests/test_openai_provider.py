@@ -248,7 +248,7 @@ def test_persistent_500_fails_bounded_and_a_healthy_server_later_succeeds(
     assert manifest["status"] == "failed"
     assert manifest["error"] == out["error"]
     assert manifest["artifacts"] == []
-    assert not [p for p in Path(out["run_dir"]).rglob("*") if p.is_file() and "outputs" in p.parts]
+    assert not (Path(out["run_dir"]) / "outputs").exists()  # a failed run has no outputs/
     assert manifest["provider"]["attempts"] == 2
     assert manifest["usage"] is None
 

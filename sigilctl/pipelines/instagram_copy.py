@@ -121,6 +121,7 @@ class InstagramCopy:
         return result
 
     def write_outputs(self, result: BaseModel, outputs_dir: Path) -> list[Path]:
+        outputs_dir.mkdir(exist_ok=True)
         path = outputs_dir / OUTPUT_FILE
         data = orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
         path.write_bytes(data)
