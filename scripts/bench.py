@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks import Row  # noqa: E402
+from benchmarks import Row
 
 
 def main() -> int:

@@ -106,4 +106,6 @@ def read_manifest(run_dir: Path) -> Manifest:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{path} does not match the manifest schema ({where}: {first['msg']})")
+        raise InputError(
+            f"{path} does not match the manifest schema ({where}: {first['msg']})"
+        ) from None

@@ -48,7 +48,8 @@ def resolve_doctrine(brief: Brief, brief_path: Path, workspace: Workspace) -> di
     ref = brief.doctrine
     path = workspace.contain(brief_path.parent / ref.path, what="doctrine.path", source=brief_path)
     text = read_text(path, what="doctrine file")
-    return {"id": ref.id, "version": ref.version, **_file_entry(workspace, path, text), "text": text}
+    entry = _file_entry(workspace, path, text)
+    return {"id": ref.id, "version": ref.version, **entry, "text": text}
 
 
 def _expand(pattern: str, brief_path: Path, workspace: Workspace) -> list[Path]:

@@ -24,7 +24,7 @@ class _YamlRefusal(Exception):
 class _GovernanceLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise _YamlRefusal(
                 f"YAML aliases ('*{event.anchor}') are not allowed", event.start_mark.line + 1
             )

@@ -113,7 +113,9 @@ class InstagramCopy:
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "reply"
-            raise OutputError(f"the reply is not a valid caption set ({where}: {first['msg']})")
+            raise OutputError(
+                f"the reply is not a valid caption set ({where}: {first['msg']})"
+            ) from None
         if len(result.captions) != params.count:
             raise OutputError(
                 f"the reply has {len(result.captions)} captions, the brief asks for {params.count}"
