@@ -287,7 +287,7 @@ def _manifest(
         inputs_hash=identity.inputs_hash,
         job_type=job.brief.job_type,
         brand=job.brief.brand,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         input_snapshots={
             name: SnapshotEntry(
                 path=snapshot_path(name), sha256=identity.snapshot_hashes[name], bytes=len(data)
