@@ -241,3 +241,16 @@ def test_reindex_and_runs_never_import_openai_or_langfuse(
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().endswith("HEAVY=")
     assert '"indexed": 3' in proc.stdout
+
+
+def test_a_corrupt_index_is_reported_and_reindex_repairs_it(
+    cli: Cli, three_runs: list[str]
+) -> None:
+    assert cli("reindex").code == 0
+    DB.write_bytes(b"garbage, not SQLite" * 512)
+    broken = cli("runs")
+    assert broken.code == 1
+    assert "sigilctl reindex" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    assert cli("reindex").code == 0
+    assert sorted(r["run_id"] for r in listed(cli)) == sorted(three_runs)
