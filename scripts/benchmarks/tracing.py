@@ -1,0 +1,114 @@
+"""Tracing overhead: `run --force` traced vs the same run with --no-trace.
+
+Two kinds of measurement, both against a local OTLP receiver (sigilctl.observability.receiver):
+- subprocess: the whole CLI process (SDK import, export, flush, interpreter exit included),
+  with a healthy receiver and with one that accepts and never answers (flush bound 2 s);
+- in-process: `run_job` called repeatedly in one process (SDK already imported), so the row
+  shows what building and exporting the spans costs per run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks import Row
+
+REPO = Path(__file__).resolve().parents[2]
+JOB = "ig-test-001"
+BOUND_S = 2.0
+
+
+def _median(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _clean_env(extra: dict[str, str]) -> dict[str, str]:
+    prefixes = ("SIGILCTL_", "LANGFUSE_", "OPENAI_", "OTEL_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(extra)
+    return env
+
+
+def _langfuse(url: str) -> dict[str, str]:
+    return {
+        "LANGFUSE_PUBLIC_KEY": f"pk-lf-{uuid.uuid4().hex}",
+        "LANGFUSE_SECRET_KEY": "sk-lf-bench",
+        "LANGFUSE_BASE_URL": url,
+        "SIGILCTL_TRACE_FLUSH_TIMEOUT": str(BOUND_S),
+    }
+
+
+def _cli(root: Path, env: dict[str, str], *extra: str) -> Callable[[], object]:
+    args = [sys.executable, "-m", "sigilctl", "run", JOB, "--force", "--json", *extra]
+    return lambda: subprocess.run(args, cwd=root, env=_clean_env(env), check=True,
+                                  capture_output=True)
+
+
+def _subprocess_rows(root: Path, repeat: int) -> list[Row]:
+    from sigilctl.observability.receiver import OtlpReceiver
+
+    untraced = _cli(root, {}, "--no-trace")
+    untraced()
+    baseline = _median(untraced, repeat)
+    rows = []
+    with OtlpReceiver() as healthy:
+        traced = _cli(root, _langfuse(healthy.base_url))
+        traced()
+        ours = _median(traced, repeat)
+        rows.append(Row("run (subprocess), traced, healthy receiver", ours,
+                        "same run, --no-trace", baseline,
+                        extra=f"+{(ours - baseline) * 1000:.0f} ms per run"))
+    with OtlpReceiver("hang", hang_s=60) as hanging:
+        stalled = _median(_cli(root, _langfuse(hanging.base_url)), max(2, repeat // 3))
+        rows.append(Row(f"run (subprocess), traced, hanging receiver, bound {BOUND_S:g} s",
+                        stalled, "same run, --no-trace", baseline,
+                        extra=f"+{(stalled - baseline) * 1000:.0f} ms; "
+                              f"+{(stalled - ours) * 1000:.0f} ms over the healthy traced run"))
+    return rows
+
+
+def _in_process_row(root: Path, repeat: int) -> Row:
+    from sigilctl.observability.receiver import OtlpReceiver
+    from sigilctl.runner import RunOptions, run_job
+    from sigilctl.workspace import Workspace
+
+    saved = dict(os.environ)
+    with OtlpReceiver() as healthy:
+        os.environ.update(_clean_env(_langfuse(healthy.base_url)))
+        try:
+            workspace = Workspace.locate(root, None)
+            traced = RunOptions(force=True, trace=True)
+            untraced = RunOptions(force=True, trace=False)
+            run_job(JOB, workspace, traced)  # import the SDK, build the client once
+            ours = _median(lambda: run_job(JOB, workspace, traced), repeat)
+            baseline = _median(lambda: run_job(JOB, workspace, untraced), repeat)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return Row("run_job (in-process), traced, healthy receiver", ours, "same, trace=False",
+               baseline, extra=f"+{(ours - baseline) * 1000:.1f} ms per run (spans + export)")
+
+
+def run(quick: bool) -> list[Row]:
+    repeat = 3 if quick else 9
+    with tempfile.TemporaryDirectory(prefix="sigilctl-bench-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(REPO / "jobs", root / "jobs")
+        (root / "artifacts").mkdir()
+        rows = _subprocess_rows(root, repeat)
+        rows.append(_in_process_row(root, repeat * 3))
+    return rows
