@@ -1,17 +1,18 @@
 """RFC 8785 (JSON Canonicalization Scheme) serialization, exact and fast.
 
-orjson already produces RFC 8785 bytes for strings, integers, booleans, null and for objects
-whose keys sort the same in UTF-8 and UTF-16 order. It differs on floats (``1.0`` vs ``1``),
-on integers beyond 2**53 (which RFC 8785 refuses), on NaN/Infinity (orjson writes ``null``)
-and on keys beyond U+FFFF (RFC 8785 orders keys by UTF-16 code units). A single regex pass
-over orjson's output detects every one of those cases; only then is the slow, exact path
-taken, which rewrites the value with ECMAScript number text and UTF-16 key order.
+orjson with sorted keys already writes RFC 8785 for strings, integers, booleans and null, and
+for objects whose keys sort the same in code-point and UTF-16 order. It differs on floats
+(``1.0`` vs ``1``, ``1e-6`` vs ``0.000001``), on NaN/Infinity (orjson writes ``null``), on
+integers beyond 2**53 (RFC 8785 refuses them; ``OPT_STRICT_INTEGER`` makes orjson refuse them
+too) and on keys beyond U+FFFF. A survey of the value's containers (snapshots are few nodes
+holding long strings, so this is cheap) says which of those cases occur: floats are handed to
+orjson as pre-formatted ECMAScript text, and only a key beyond U+FFFF takes the slow path that
+orders keys by UTF-16 code units.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import orjson
@@ -23,23 +24,39 @@ _INT_LIMIT = 2**53 - 1
 _OPTIONS = (
     orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_STRICT_INTEGER
 )
-# orjson's float text equals ECMAScript's except for integral floats ("1.0") and exponent forms
-# ("1e+21", "1e-7"); measured over 600,000 random doubles. So orjson's sorted output is already
-# RFC 8785 unless it holds one of those, or an object key with a character beyond U+FFFF (UTF-16
-# order differs). To look for number tokens fast, the prose is dropped first (letters other than
-# "e": one C-speed ``translate``); a float token has none of those bytes, so
-# it stays contiguous, and the regex then scans a few hundred bytes instead of the whole text.
-# A false match (say "2.0," in prose) only costs the exact path, never a wrong byte.
-_PROSE = bytes(b for b in range(128) if chr(b).isalpha() and chr(b) != "e")
-_FLOAT_SIGNS = re.compile(rb"\d\.0[,}\]]|\de[-+]\d")
-_WIDE_LEADS = tuple(bytes([lead]) for lead in range(0xF0, 0xF5))
-_WIDE_KEY = re.compile(rb'[\xf0-\xf4](?:[^"\\]|\\.)*":')
+_FLOATS = 1
+_WIDE_KEYS = 2
 
 
-def _orjson_is_exact(data: bytes) -> bool:
-    if not data.isascii() and any(lead in data for lead in _WIDE_LEADS) and _WIDE_KEY.search(data):
-        return False
-    return not _FLOAT_SIGNS.search(data.translate(None, _PROSE))
+_SCALARS = frozenset((str, int, bool, type(None)))
+_OTHER = 4  # a subclass or a foreign type: let the exact path judge it
+
+
+def _survey(value: Any) -> int:
+    """Which cases orjson alone would get wrong: floats (1), keys beyond U+FFFF (2), other (4).
+
+    Strings are the bulk of a snapshot and never need a look, so they are not even pushed.
+    """
+    found = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            try:
+                ascii_keys = "".join(item).isascii()
+            except TypeError:  # a key that is not a string
+                return _OTHER
+            if not ascii_keys and any(key and max(key) > "\uffff" for key in item):
+                found |= _WIDE_KEYS
+            stack.extend([v for v in item.values() if type(v) is not str])
+        elif kind is list or kind is tuple:
+            stack.extend([v for v in item if type(v) is not str])
+        elif kind is float:
+            found |= _FLOATS
+        elif kind not in _SCALARS:
+            return _OTHER
+    return found
 
 
 def _refuse(value: object) -> Any:
@@ -51,26 +68,14 @@ def _refuse(value: object) -> Any:
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value`` (no trailing newline)."""
-    if isinstance(value, dict | list):
-        try:
-            fast = orjson.dumps(value, default=_refuse, option=_OPTIONS | orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError as exc:
-            raise _translate(exc) from None
-        # orjson writes NaN and ±Infinity as null: where a null appears, a round trip proves
-        # that every null was a real None (C-speed load and compare).
-        if _orjson_is_exact(fast) and (b"null" not in fast or _round_trips(fast, value)):
-            return fast
+    found = _survey(value)
     try:
-        return orjson.dumps(_exact(value), default=_refuse, option=_OPTIONS)
+        if found & (_WIDE_KEYS | _OTHER):
+            return orjson.dumps(_exact(value), default=_refuse, option=_OPTIONS)
+        target = _es_floats(value) if found & _FLOATS else value
+        return orjson.dumps(target, default=_refuse, option=_OPTIONS | orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as exc:
         raise _translate(exc) from None
-
-
-def _round_trips(data: bytes, value: Any) -> bool:
-    try:
-        return bool(orjson.loads(data) == value)
-    except orjson.JSONDecodeError:  # pragma: no cover - orjson reads what it writes
-        return False
 
 
 def is_canonical(data: bytes) -> bool:
@@ -93,6 +98,17 @@ def _translate(exc: orjson.JSONEncodeError) -> CanonicalizationError:
     if "Integer exceeds" in text or "53-bit" in text:
         return CanonicalizationError("an integer is outside the range RFC 8785 allows (±2**53)")
     return CanonicalizationError(f"value cannot be canonicalized: {text}")
+
+
+def _es_floats(value: Any) -> Any:
+    """``value`` with every float replaced by its ECMAScript text (keys left for orjson to sort)."""
+    if isinstance(value, float):
+        return orjson.Fragment(es_number(value).encode("ascii"))
+    if isinstance(value, dict):
+        return {key: _es_floats(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_es_floats(item) for item in value]
+    return value
 
 
 def _utf16_key(key: str) -> bytes:

@@ -82,9 +82,24 @@ def test_unrepresentable_values_are_refused(bad: object, words: str) -> None:
         canonical_bytes(bad)
 
 
-def test_is_canonical() -> None:
-    assert is_canonical(b'{"a":1,"b":2}')
-    assert not is_canonical(b'{"b":2,"a":1}')
-    assert not is_canonical(b'{"a": 1}')
-    assert not is_canonical(b'{"a":1.0}')
-    assert not is_canonical(b"not json")
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'{"a":1,"b":[0.1,1e+21,1e-7,0]}', True),
+        (b'{"a":1.0}', False),
+        (b'{"b":1,"a":2}', False),
+        (b'{"a": 1}', False),
+        (b'{"a":1,"a":2}', False),
+        ('{"\U0001f600":1,"\uffff":2}'.encode(), True),
+        ('{"\uffff":2,"\U0001f600":1}'.encode(), False),
+        (b'{"x":9007199254740992}', False),
+        ('{"t":0.7,"s":"caf\u00e9"}'.encode(), False),
+        (b'{"s":"\\u00e9"}', False),
+        (b"[1.5]", True),
+        (b"3", True),
+        (b"not json", False),
+        (rfc8785.dumps({"k": [1.0, -0.0, 5e-324, 1e300, "\u2028"], "z": {"y": None}}), True),
+    ],
+)
+def test_is_canonical(data: bytes, expected: bool) -> None:
+    assert is_canonical(data) is expected

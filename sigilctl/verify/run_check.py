@@ -18,9 +18,9 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from sigilctl.canonical import is_canonical
 from sigilctl.identity import compute_inputs_hash, derive_run_id
 from sigilctl.manifest import MANIFEST_NAME, RUN_STATUSES
-from sigilctl.verify.canonical_check import is_canonical_snapshot
 from sigilctl.verify.report import RunReport
 
 TRACE_KEY = "langfuse_trace_id"
@@ -314,7 +314,7 @@ class _RunCheck:
                 "snapshot", rel, len(data), size, hashlib.sha256(data).hexdigest(), digest
             ):
                 continue
-            if not is_canonical_snapshot(data):
+            if not is_canonical(data):
                 self.report.add(
                     "snapshot_not_canonical",
                     rel,
