@@ -45,6 +45,8 @@ T = TypeVar("T")
 
 # Warning lines gathered during a run (setup failures, dropped spans), handed out by flush().
 _pending: list[str] = []
+# Public keys of the clients that started a trace since the last flush: only those are flushed.
+_used: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def start_pipeline_trace(
 ) -> PipelineTrace | None:
     """Start the run's trace (after run_id); None when this run is not traced.
 
-    ``started_at`` seeds the trace id with run_id, so a forced re-run gets its own trace;
+    ``started_at`` seeds the trace id with run_id, so a forced re-run gets its own trace
+    (without it, the trace id is fresh);
     ``start_ns`` backdates the root span to the first measured step.
     """
     _pending.clear()
@@ -122,9 +125,11 @@ def _start(ids: GovernanceIds, started_at: str, start_ns: int | None) -> Pipelin
     from sigilctl.observability.trace import PipelineTrace, trace_id_for
 
     tracing = get_tracing(export_timeout_s=flush_timeout_s())
+    _used.add(tracing.public_key)
+    seed_time = started_at or f"ns:{time.time_ns()}"  # no start time given: a fresh trace
     return PipelineTrace(
         tracing,
-        trace_id=trace_id_for(ids.run_id, started_at),
+        trace_id=trace_id_for(ids.run_id, seed_time),
         name=f"job:{ids.job_type}",
         tags=[ids.job_type, ids.brand],
         metadata=ids.metadata(),
@@ -364,8 +369,11 @@ def _flush_clients(bound: float) -> str | None:
         return None
     from sigilctl.observability.client import flush_bounded
 
-    for tracing in list(client_module._tracings.values()):
-        reason = flush_bounded(tracing, bound)
+    used = sorted(_used)
+    _used.clear()
+    for public_key in used:
+        tracing = client_module._tracings.get(public_key)
+        reason = flush_bounded(tracing, bound) if tracing is not None else None
         if reason:
             return f"the trace was not delivered to {tracing.host}: {reason}"
     return None

@@ -34,7 +34,7 @@ log = logs.get_logger("observability")
 OTEL_TRACES_PATH = "/api/public/otel/v1/traces"
 # Sent by the SDK's own exporter; the Langfuse OTLP endpoint uses it to pick its ingestion path.
 INGESTION_VERSION = "4"
-__all__ = ["SDK_VERSION", "Tracing", "get_tracing"]
+__all__ = ["SDK_VERSION", "Tracing", "flush_bounded", "get_tracing", "release"]
 
 
 class RecordingExporter(SpanExporter):
@@ -188,3 +188,27 @@ def flush_bounded(tracing: Tracing, timeout_s: float) -> str | None:
         log.debug("trace export failed %d time(s): %s", failures, last_error)
         return last_error or "export failed"
     return None
+
+
+def release(public_key: str, timeout_s: float) -> bool:
+    """Forget the client for ``public_key`` and shut it down, waiting at most ``timeout_s``.
+
+    For processes that point at several backends in turn (the smoke suite). Returns whether the
+    shutdown finished in time; an unfinished one goes on in a daemon thread.
+    """
+    with _lock:
+        tracing = _tracings.pop(public_key, None)
+    if tracing is None:
+        return True
+
+    def work() -> None:
+        try:
+            tracing.client.shutdown()
+            tracing.provider.shutdown()
+        except Exception:
+            log.debug("releasing the tracing client failed", exc_info=True)
+
+    thread = threading.Thread(target=work, name="sigilctl-trace-release", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return not thread.is_alive()
