@@ -22,7 +22,7 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 
 def locate_run(ref: str, workspace: Workspace) -> Path:
     """Return the run directory ``ref`` names, or raise InputError saying why not."""
-    if is_path_like(ref) or Path(ref).is_dir() and (Path(ref) / MANIFEST_NAME).is_file():
+    if is_path_like(ref) or (Path(ref).is_dir() and (Path(ref) / MANIFEST_NAME).is_file()):
         path = Path(ref)
         if not (path / MANIFEST_NAME).is_file():
             raise InputError(f"{path} is not a run directory (no {MANIFEST_NAME})")

@@ -7,8 +7,10 @@ logs stay readable. Core modules never import this file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -99,3 +101,25 @@ def status_text(status: str) -> str:
         return status
     colour = {"succeeded": "green", "failed": "red", "partial": "yellow"}.get(status, "white")
     return f"[{colour}]{status}[/{colour}]"
+
+
+@contextlib.contextmanager
+def progress(label: str, min_total: int) -> Iterator[Callable[[int, int], None]]:
+    """A ``(done, total)`` callback that draws a bar on stderr for long work.
+
+    Nothing is drawn when stderr is not a terminal or the work is shorter than ``min_total``
+    items, so logs and ``--json`` pipelines never see it.
+    """
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=stderr(), transient=True) as bar:
+        task = bar.add_task(label, total=None, visible=False)
+
+        def advance(done: int, total: int) -> None:
+            if total >= min_total:
+                bar.update(task, completed=done, total=total, visible=True)
+
+        yield advance

@@ -26,3 +26,12 @@ ArtifactsOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
 ]
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Index file (default: $SIGILCTL_INDEX, else <artifacts>/.sigilctl/index.sqlite).",
+        show_default=False,
+    ),
+]

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
+from sigilctl.cli._options import ArtifactsOption, DbOption, JsonOption, RootOption
 
 if TYPE_CHECKING:
     from sigilctl.index.build import ReindexResult
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="Index file (default: $SIGILCTL_INDEX, else <artifacts>/.sigilctl/index.sqlite).",
-        show_default=False,
-    ),
-]
 PROGRESS_MIN_RUNS = 500
 
 
@@ -41,36 +30,14 @@ def reindex(
     from sigilctl.workspace import Workspace
 
     workspace = Workspace.locate(root, artifacts)
-    with progress_bar("indexing runs") as progress:
-        result = rebuild(workspace.artifacts, default_db_path(workspace.artifacts, db), progress)
+    with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
+        result = rebuild(workspace.artifacts, default_db_path(workspace.artifacts, db), advance)
     if json_output:
         output.emit_json(result.as_json())
     else:
         render(result)
     if strict and result.skipped:
         raise typer.Exit(1)
-
-
-@contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr for long rebuilds, only when stderr is a terminal."""
-    import sys
-
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress
-
-    from sigilctl import output
-
-    with Progress(console=output.stderr(), transient=True) as bar:
-        task = bar.add_task(label, total=None, visible=False)
-
-        def advance(done: int, total: int) -> None:
-            if total >= PROGRESS_MIN_RUNS and (done % 50 == 0 or done == total):
-                bar.update(task, completed=done, total=total, visible=True)
-
-        yield advance
 
 
 def render(result: ReindexResult) -> None:

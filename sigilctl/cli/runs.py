@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
-from sigilctl.cli.reindex import DbOption
+from sigilctl.cli._options import ArtifactsOption, DbOption, JsonOption, RootOption
+from sigilctl.cli.reindex import PROGRESS_MIN_RUNS
 
 if TYPE_CHECKING:
     from sigilctl.index.rows import RunRecord
@@ -39,7 +39,6 @@ def runs(
 ) -> None:
     """List runs from the index (built first if there is none yet)."""
     from sigilctl import output
-    from sigilctl.cli.reindex import progress_bar
     from sigilctl.index import default_db_path
     from sigilctl.index.build import reindex
     from sigilctl.index.query import RunFilters, query_runs
@@ -50,8 +49,8 @@ def runs(
     path = default_db_path(workspace.artifacts, db)
     if not path.exists():
         output.note(f"no run index at {path} yet; building it from the manifests")
-        with progress_bar("indexing runs") as progress:
-            built = reindex(workspace.artifacts, path, progress)
+        with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
+            built = reindex(workspace.artifacts, path, advance)
         for skipped in built.skipped:
             output.warning(f"skipped {skipped.path}: {skipped.reason}")
     records = query_runs(path, workspace.artifacts, filters)

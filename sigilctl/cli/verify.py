@@ -10,7 +10,6 @@ from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
 
 if TYPE_CHECKING:
     from rich.console import Group
-    from rich.progress import Progress, TaskID
 
     from sigilctl.verify import RunReport, VerifyResult
 
@@ -52,45 +51,14 @@ def verify(
     from sigilctl.verify.command import verify as run_verify
 
     request = VerifyRequest(tuple(run_dirs or ()), all_runs, job, source, root, artifacts, workers)
-    with _ProgressBar() as bar:
-        result = run_verify(request, bar.update)
+    with output.progress("verifying runs", PROGRESS_MIN_RUNS) as advance:
+        result = run_verify(request, advance)
     if json_output:
         output.emit_json(result.as_json())
     else:
         render(result)
     if not result.ok:
         raise typer.Exit(1)
-
-
-class _ProgressBar:
-    """A progress bar on stderr for long work, only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        import sys
-
-        self.interactive = sys.stderr.isatty()
-        self.bar: Progress | None = None
-        self.task: TaskID | None = None
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def update(self, done: int, total: int) -> None:
-        if not self.interactive or total < PROGRESS_MIN_RUNS:
-            return
-        if self.bar is None or self.task is None:
-            from rich.progress import Progress
-
-            from sigilctl import output
-
-            self.bar = Progress(console=output.stderr(), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("verifying runs", total=total)
-        self.bar.update(self.task, completed=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def render(result: VerifyResult) -> None:
