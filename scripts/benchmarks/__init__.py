@@ -35,20 +35,21 @@ class Row:
         return text
 
 
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Best wall time of ``repeat`` calls: the least disturbed by the rest of the machine."""
+def timings(fn: Callable[[], object], repeat: int = 5) -> list[float]:
+    """Wall time of each of ``repeat`` calls."""
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         fn()
         times.append(time.perf_counter() - started)
-    return min(times)
+    return times
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    """Best wall time: the least disturbed by the rest of the machine."""
+    return min(timings(fn, repeat))
 
 
 def median_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    """Median wall time: for work whose cost varies between calls (I/O, subprocesses)."""
+    return statistics.median(timings(fn, repeat))
