@@ -11,29 +11,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import Row
+from benchmarks import Row, median_of
 
 REPO = Path(__file__).resolve().parents[2]
 JOB = "ig-test-001"
 BOUND_S = 2.0
-
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def _clean_env(extra: dict[str, str]) -> dict[str, str]:
@@ -54,8 +43,9 @@ def _langfuse(url: str) -> dict[str, str]:
 
 def _cli(root: Path, env: dict[str, str], *extra: str) -> Callable[[], object]:
     args = [sys.executable, "-m", "sigilctl", "run", JOB, "--force", "--json", *extra]
-    return lambda: subprocess.run(args, cwd=root, env=_clean_env(env), check=True,
-                                  capture_output=True)
+    return lambda: subprocess.run(
+        args, cwd=root, env=_clean_env(env), check=True, capture_output=True
+    )
 
 
 def _subprocess_rows(root: Path, repeat: int) -> list[Row]:
@@ -63,21 +53,33 @@ def _subprocess_rows(root: Path, repeat: int) -> list[Row]:
 
     untraced = _cli(root, {}, "--no-trace")
     untraced()
-    baseline = _median(untraced, repeat)
+    baseline = median_of(untraced, repeat)
     rows = []
     with OtlpReceiver() as healthy:
         traced = _cli(root, _langfuse(healthy.base_url))
         traced()
-        ours = _median(traced, repeat)
-        rows.append(Row("run (subprocess), traced, healthy receiver", ours,
-                        "same run, --no-trace", baseline,
-                        extra=f"+{(ours - baseline) * 1000:.0f} ms per run"))
+        ours = median_of(traced, repeat)
+        rows.append(
+            Row(
+                "run (subprocess), traced, healthy receiver",
+                ours,
+                "same run, --no-trace",
+                baseline,
+                extra=f"+{(ours - baseline) * 1000:.0f} ms per run",
+            )
+        )
     with OtlpReceiver("hang", hang_s=60) as hanging:
-        stalled = _median(_cli(root, _langfuse(hanging.base_url)), max(2, repeat // 3))
-        rows.append(Row(f"run (subprocess), traced, hanging receiver, bound {BOUND_S:g} s",
-                        stalled, "same run, --no-trace", baseline,
-                        extra=f"+{(stalled - baseline) * 1000:.0f} ms; "
-                              f"+{(stalled - ours) * 1000:.0f} ms over the healthy traced run"))
+        stalled = median_of(_cli(root, _langfuse(hanging.base_url)), max(2, repeat // 3))
+        rows.append(
+            Row(
+                f"run (subprocess), traced, hanging receiver, bound {BOUND_S:g} s",
+                stalled,
+                "same run, --no-trace",
+                baseline,
+                extra=f"+{(stalled - baseline) * 1000:.0f} ms; "
+                f"+{(stalled - ours) * 1000:.0f} ms over the healthy traced run",
+            )
+        )
     return rows
 
 
@@ -94,13 +96,18 @@ def _in_process_row(root: Path, repeat: int) -> Row:
             traced = RunOptions(force=True, trace=True)
             untraced = RunOptions(force=True, trace=False)
             run_job(JOB, workspace, traced)  # import the SDK, build the client once
-            ours = _median(lambda: run_job(JOB, workspace, traced), repeat)
-            baseline = _median(lambda: run_job(JOB, workspace, untraced), repeat)
+            ours = median_of(lambda: run_job(JOB, workspace, traced), repeat)
+            baseline = median_of(lambda: run_job(JOB, workspace, untraced), repeat)
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    return Row("run_job (in-process), traced, healthy receiver", ours, "same, trace=False",
-               baseline, extra=f"+{(ours - baseline) * 1000:.1f} ms per run (spans + export)")
+    return Row(
+        "run_job (in-process), traced, healthy receiver",
+        ours,
+        "same, trace=False",
+        baseline,
+        extra=f"+{(ours - baseline) * 1000:.1f} ms per run (spans + export)",
+    )
 
 
 def run(quick: bool) -> list[Row]:
