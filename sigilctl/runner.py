@@ -30,7 +30,7 @@ from sigilctl.manifest import (
 )
 from sigilctl.pipelines.base import OutputError
 from sigilctl.providers import get_provider
-from sigilctl.providers.base import GenerationResult, Provider, ProviderError
+from sigilctl.providers.base import GenerationRequest, GenerationResult, Provider, ProviderError
 from sigilctl.resolve import ResolvedJob, resolve_job
 from sigilctl.steps import StepRecord
 from sigilctl.store import RunStore
@@ -235,25 +235,46 @@ def _generate(
             trace, "generate_captions", model=request.model, provider=request.provider
         ):
             called_at = time.time_ns()
-            result = provider.generate(request)
-            observability.trace_llm_call(
-                trace,
-                name="caption_generation",
-                model=result.model,
-                prompt=request.prompt,
-                response=result.text,
-                usage=result.usage.as_dict() if result.usage else None,
-                cost_usd=result.cost_usd,
-                model_parameters={"temperature": request.temperature,
-                                  "max_tokens": request.max_tokens, "seed": request.seed},
-                start_ns=called_at,
-            )
+            try:
+                result = provider.generate(request)
+            except ProviderError as exc:
+                _trace_generation(trace, request, exc.result, called_at, error=exc.message)
+                raise
+            _trace_generation(trace, request, result, called_at)
             parsed = job.pipeline.parse_reply(result.text, job.params)
     except ProviderError as exc:
         return result or exc.result, None, exc.message
     except OutputError as exc:
         return result, None, str(exc)
     return result, parsed, None
+
+
+def _trace_generation(
+    trace: Any,
+    request: GenerationRequest,
+    result: GenerationResult | None,
+    start_ns: int,
+    error: str | None = None,
+) -> None:
+    """Record the LLM call as a generation, also when it failed (usage may still be known)."""
+    from sigilctl import observability
+
+    observability.trace_llm_call(
+        trace,
+        name="caption_generation",
+        model=result.model if result else request.model,
+        prompt=request.prompt,
+        response=result.text if result else None,
+        usage=result.usage.as_dict() if result and result.usage else None,
+        cost_usd=result.cost_usd if result else None,
+        model_parameters={
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+            "seed": request.seed,
+        },
+        metadata={"error": error} if error else None,
+        start_ns=start_ns,
+    )
 
 
 def _write_snapshots(staging: Path, identity: Identity) -> None:

@@ -87,11 +87,18 @@ def test_a_traced_run_exports_one_trace_with_the_pipeline_hierarchy(
     ids = {s.span_id for s in spans}
     assert root.parent_span_id not in ids
     children = {s.name for s in spans if s.parent_span_id == root.span_id}
-    assert children == {"load_brief", "load_doctrine", "retrieve_context", "create_snapshots",
-                        "generate_captions", "generate_outputs"}
+    assert children == {
+        "load_brief",
+        "load_doctrine",
+        "retrieve_context",
+        "create_snapshots",
+        "generate_captions",
+        "generate_outputs",
+    }
     snapshots = {s.name for s in spans if s.parent_span_id == named["create_snapshots"].span_id}
-    assert snapshots == {f"snapshot_{n}" for n in
-                         ("brief", "doctrine", "context", "model_config", "pipeline")}
+    assert snapshots == {
+        f"snapshot_{n}" for n in ("brief", "doctrine", "context", "model_config", "pipeline")
+    }
     generation = named["caption_generation"]
     assert generation.parent_span_id == named["generate_captions"].span_id
     assert generation.attributes["langfuse.observation.type"] == "generation"
@@ -108,13 +115,20 @@ def test_a_traced_run_exports_one_trace_with_the_pipeline_hierarchy(
         assert span.attributes["langfuse.trace.name"] == "job:instagram_copy"
         assert span.attributes["langfuse.trace.tags"] == ["instagram_copy", "sigilzero"]
     assert root.attr_json("langfuse.observation.input") == {
-        "job_id": JOB, "run_id": out["run_id"], "inputs_hash": out["inputs_hash"]}
+        "job_id": JOB,
+        "run_id": out["run_id"],
+        "inputs_hash": out["inputs_hash"],
+    }
     assert root.attr_json("langfuse.observation.output")["status"] == "succeeded"
     doctrine = json.loads(Path(out["run_dir"], "inputs/doctrine.resolved.json").read_text())
-    assert named["load_doctrine"].attr_json("langfuse.observation.output")["sha256"] == (
-        doctrine["sha256"])
-    assert named["snapshot_brief"].attr_json("langfuse.observation.output")["sha256"] == (
-        manifest["input_snapshots"]["brief"]["sha256"])
+    assert (
+        named["load_doctrine"].attr_json("langfuse.observation.output")["sha256"]
+        == (doctrine["sha256"])
+    )
+    assert (
+        named["snapshot_brief"].attr_json("langfuse.observation.output")["sha256"]
+        == (manifest["input_snapshots"]["brief"]["sha256"])
+    )
 
     # steps measured before the trace keep their own times: they start before the generation
     assert named["load_brief"].start_ns <= named["create_snapshots"].start_ns
@@ -184,8 +198,33 @@ def test_the_openai_generation_carries_model_and_usage(
     generation = by_name(traced.wait_for_spans(13))["caption_generation"]
     assert generation.attributes["langfuse.observation.model.name"] == "gpt-4o-mini-2024-07-18"
     assert generation.attr_json("langfuse.observation.usage_details") == {
-        "input": 321, "output": 123, "total": 444}
+        "input": 321,
+        "output": 123,
+        "total": 444,
+    }
     assert generation.attr_json("langfuse.observation.model.parameters")["seed"] == 7
+    assert out["langfuse_trace_id"] == generation.trace_id
+
+
+def test_a_failed_llm_call_is_still_recorded_as_a_generation(
+    workspace: Path, traced: OtlpReceiver, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.openai_server import Reply, serve
+
+    with serve() as server:
+        server.default = Reply(status=500, body={"error": {"message": "boom"}})
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "cd" * 20)
+        monkeypatch.setenv("SIGILCTL_OPENAI_MAX_RETRIES", "0")
+        result = cli("run", "ig-launch-openai", "--json")
+    assert result.code == 1
+    out = json.loads(result.stdout)
+    assert out["status"] == "failed"
+    named = by_name(traced.wait_for_spans(10))
+    generation = named["caption_generation"]
+    assert generation.attributes["langfuse.observation.model.name"] == "gpt-4o-mini"
+    assert "HTTP 500" in generation.attr_json("langfuse.observation.metadata.error")
+    assert named["generate_captions"].attributes["langfuse.observation.level"] == "ERROR"
     assert out["langfuse_trace_id"] == generation.trace_id
 
 
@@ -262,10 +301,13 @@ def test_bad_sdk_settings_do_not_break_a_traced_run(
 
 def test_every_helper_is_a_no_op_without_a_trace() -> None:
     assert observability.trace_id(None) is None
-    assert observability.trace_llm_call(None, name="g", model="m", prompt="p",
-                                        response="r") is None
-    assert observability.trace_doctrine_load(None, doctrine_id="d", version="1", path="p",
-                                             sha256="0" * 64) is None
+    assert observability.trace_llm_call(None, name="g", model="m", prompt="p", response="r") is None
+    assert (
+        observability.trace_doctrine_load(
+            None, doctrine_id="d", version="1", path="p", sha256="0" * 64
+        )
+        is None
+    )
     assert observability.trace_context_retrieval(None, mode="explicit", files=[]) is None
     assert observability.trace_snapshot_creation(None, name="brief", sha256="0", bytes=1) is None
     assert observability.trace_output_generation(None, files=[], total_bytes=0) is None
@@ -279,22 +321,30 @@ def test_every_helper_is_a_no_op_without_a_trace() -> None:
 
 
 def _ids(run_id: str = "ab" * 16) -> observability.GovernanceIds:
-    return observability.GovernanceIds("job-x", run_id, "instagram_copy", "brand-x", "cd" * 32,
-                                       queue_job_id="q-1")
+    return observability.GovernanceIds(
+        "job-x", run_id, "instagram_copy", "brand-x", "cd" * 32, queue_job_id="q-1"
+    )
 
 
 def test_steps_record_their_errors_and_reraise_them_and_helper_faults_are_swallowed(
     traced: OtlpReceiver,
 ) -> None:
-    trace = observability.start_pipeline_trace(_ids(), enabled=True, sample_rate=1.0,
-                                               started_at="2026-01-01T00:00:00.000Z")
+    trace = observability.start_pipeline_trace(
+        _ids(), enabled=True, sample_rate=1.0, started_at="2026-01-01T00:00:00.000Z"
+    )
     assert trace is not None
     with pytest.raises(ValueError, match="boom"), observability.trace_step(trace, "shaky"):
         raise ValueError("boom")
     with observability.trace_step(trace, "generate_captions") as step:
-        observability.trace_llm_call(trace, name="g", model="m-1", prompt="p", response="r",
-                                     usage={"prompt_tokens": 5, "completion_tokens": 2,
-                                            "total_tokens": None}, cost_usd=0.25)
+        observability.trace_llm_call(
+            trace,
+            name="g",
+            model="m-1",
+            prompt="p",
+            response="r",
+            usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": None},
+            cost_usd=0.25,
+        )
         step.update(captions=3)
     # a malformed measured step: the helper fails inside, the caller never sees it
     observability.record_steps(trace, [StepRecord("load_doctrine", 1, 2, output={"id": "x"})])
@@ -325,7 +375,9 @@ def test_trace_ids_are_per_execution_and_recomputable() -> None:
     a = trace_id_for("ab" * 16, "2026-01-01T00:00:00.000Z")
     assert a == trace_id_for("ab" * 16, "2026-01-01T00:00:00.000Z")
     assert a != trace_id_for("ab" * 16, "2026-01-01T00:00:00.001Z")
-    assert a == Langfuse.create_trace_id(seed=f"{TRACE_SEED_PREFIX}{'ab' * 16}:2026-01-01T00:00:00.000Z")
+    assert a == Langfuse.create_trace_id(
+        seed=f"{TRACE_SEED_PREFIX}{'ab' * 16}:2026-01-01T00:00:00.000Z"
+    )
 
 
 # --- never stall, never break (child processes, so interpreter exit is measured too) ---------
@@ -377,7 +429,13 @@ def test_no_command_but_a_traced_run_imports_the_sdk(workspace: Path) -> None:
         print(codes, loaded)
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=workspace, capture_output=True,
-                          text=True, timeout=60, check=False,
-                          env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
     assert proc.stdout.splitlines()[-1] == "[0, 0, 0, 0, 0] []", proc.stdout + proc.stderr
