@@ -42,8 +42,25 @@ def path_setting(flag: Path | None, variable: str, default: Path) -> Path:
 
 
 def secret_values() -> list[str]:
-    """The secret values present in this process's environment (to scrub from any text)."""
-    return [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]
+    """The secret values present in this process's environment (to scrub from any text):
+    the keys, and a password or query value written into an endpoint URL."""
+    values = [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]
+    for name in (OPENAI_BASE_URL, LANGFUSE_BASE_URL, LANGFUSE_HOST):
+        values.extend(_url_credentials(get(name)))
+    return values
+
+
+def _url_credentials(url: str | None) -> list[str]:
+    if not url:
+        return []
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        found = [parts.password or ""] + [v for _, v in parse_qsl(parts.query)]
+    except ValueError:
+        return []
+    return [v for v in found if len(v) >= 8]
 
 
 def scrub(text: str) -> str:

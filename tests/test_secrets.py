@@ -1,0 +1,113 @@
+"""No secret reaches artifacts/, the index or any output, whatever command runs, with -v or --json.
+
+Recognisable OpenAI and Langfuse keys (and a token in the gateway URL's userinfo) are set; every
+command runs against real local servers (tests/openai_server.py, the OTLP receiver), plain, with
+``-v`` and with ``--json``, including failures. Then every byte of stdout, stderr and every
+file under artifacts/ (snapshots, outputs, manifests, the SQLite index and its sidecars) is
+searched for each secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sigilctl.observability.receiver import OtlpReceiver
+from tests.conftest import Result, run_subprocess
+from tests.openai_server import FakeOpenAI, Reply, captions, completion, serve
+
+OPENAI_KEY = "sk-test-SECRET123" + "a1" * 12
+LANGFUSE_PUBLIC = "pk-lf-SECRET456" + "b2" * 12
+LANGFUSE_SECRET = "sk-lf-SECRET789" + "c3" * 12
+URL_TOKEN = "gwtoken-SECRET000" + "d4" * 8
+SECRETS = (OPENAI_KEY, LANGFUSE_PUBLIC, LANGFUSE_SECRET, URL_TOKEN)
+# The distinctive middles: a truncated or re-encoded leak still contains one of these.
+MARKERS = ("SECRET123", "SECRET456", "SECRET789", "SECRET000")
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[FakeOpenAI, OtlpReceiver]]:
+    with serve() as fake, OtlpReceiver() as receiver:
+        yield fake, receiver
+
+
+@pytest.fixture
+def secret_env(
+    servers: tuple[FakeOpenAI, OtlpReceiver], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    fake, receiver = servers
+    values = {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": fake.url.replace("http://", f"http://user:{URL_TOKEN}@"),
+        "SIGILCTL_OPENAI_TIMEOUT": "2",
+        "SIGILCTL_OPENAI_MAX_RETRIES": "0",
+        "LANGFUSE_PUBLIC_KEY": LANGFUSE_PUBLIC,
+        "LANGFUSE_SECRET_KEY": LANGFUSE_SECRET,
+        "LANGFUSE_BASE_URL": receiver.base_url,
+        "SIGILCTL_TRACE_FLUSH_TIMEOUT": "1",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def assert_clean(text: str | bytes, where: str) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    for marker in MARKERS:
+        assert marker.encode() not in data, f"a secret ({marker}) leaked into {where}"
+
+
+COMMANDS: list[tuple[str, ...]] = [
+    ("run", "ig-test-001"),
+    ("run", "ig-launch-openai"),
+    ("show", "ig-test-001"),
+    ("show", "ig-launch-openai"),
+    ("verify", "--all"),
+    ("verify", "--all", "--source"),
+    ("reindex",),
+    ("runs",),
+    ("trace-health",),
+]
+
+
+def test_no_secret_in_any_output_artifact_or_index(
+    workspace: Path,
+    cli: Cli,
+    servers: tuple[FakeOpenAI, OtlpReceiver],
+    secret_env: dict[str, str],
+) -> None:
+    fake, receiver = servers
+    fake.default = Reply(body=completion(captions(4)))
+    printed: list[tuple[str, Result]] = []
+    for args in COMMANDS:
+        for extra in ((), ("--json",)):
+            for verbose in ((), ("-v",)):
+                printed.append((" ".join([*verbose, *args, *extra]), cli(*verbose, *args, *extra)))
+    for name in ("brief", "manifest"):
+        printed.append((f"schema {name}", cli("schema", name)))
+    assert receiver.spans, "the offline run was traced through the receiver"
+    assert fake.requests, "the openai run reached the server (with its credentials)"
+
+    # Failures print the most detail: the server echoes the key, the run fails, -v shows why.
+    echo = {"error": {"message": f"key {OPENAI_KEY} via {URL_TOKEN} is not valid"}}
+    for verbose, status in (((), 401), (("-v",), 400)):
+        fake.default = Reply(status=status, body=echo)
+        failed = cli(*verbose, "run", "ig-launch-openai", "--force", "--json")
+        assert failed.code == 1, failed.stderr
+        printed.append(("failed run", failed))
+    receiver.mode = "unauthorized"
+    printed.append(("unhealthy", cli("-v", "trace-health", "--json")))
+    child = run_subprocess("-v", "run", "ig-test-001", "--force", cwd=workspace, env=secret_env)
+    printed.append(("subprocess run", child))
+
+    for command, result in printed:
+        assert result.code in (0, 1), (command, result.stderr)
+        assert_clean(result.stdout, f"stdout of '{command}'")
+        assert_clean(result.stderr, f"stderr of '{command}'")
+    files = [p for p in (workspace / "artifacts").rglob("*") if p.is_file()]
+    assert any(p.name == "index.sqlite" for p in files)
+    for path in files:
+        assert_clean(path.read_bytes(), str(path))
