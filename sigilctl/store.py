@@ -110,6 +110,7 @@ class RunStore:
             else:
                 os.rename(staging, final)
             fsync_path(final.parent)
+            fsync_path(final.parent.parent)  # holds the job folder's name when it is new
         except OSError as exc:
             raise _storage_error("publish the run directory", final, exc) from None
 

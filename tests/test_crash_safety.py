@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -221,3 +222,26 @@ def test_sigkill_before_a_reindex_swap_keeps_the_old_index(workspace: Path, cli:
     assert rebuilt.code == 0, rebuilt.stderr
     assert json.loads(rebuilt.stdout)["indexed"] == 1
     assert sorted(p.name for p in index_dir.iterdir()) == before  # the dead build was removed
+
+
+def test_publication_fsyncs_every_file_and_folder_up_to_the_artifacts_dir(
+    workspace: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after 'run' returns loses nothing: every file, every folder of the run, the
+    job folder holding the new name, and the artifacts folder holding a new job folder."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    document = run_json(cli)
+    run_dir = Path(str(document["run_dir"]))
+    artifacts = workspace / "artifacts"
+    expected = {str(p) for p in run_dir.rglob("*")} | {str(run_dir), str(run_dir.parent)}
+    expected.add(str(artifacts))
+    staging = re.compile(rf"/\.tmp-{run_dir.name}-\d+-[0-9a-f]+(?=/|$)")
+    published = {staging.sub(f"/{run_dir.name}", path) for path in synced}
+    assert expected <= published, sorted(expected - published)
