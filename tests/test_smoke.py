@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import subprocess
+import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -16,6 +19,7 @@ from typing import Any
 
 import orjson
 import pytest
+import yaml
 
 from sigilctl import observability
 from sigilctl.canonical import canonical_bytes
@@ -289,3 +293,50 @@ def test_a_crashing_check_is_a_failed_result_not_a_crash() -> None:
     result = run_smoke([check_named("offline_example_end_to_end")], run=crashes)
     assert not result.ok
     assert result.results[0].detail == "unexpected OSError: disk on fire"
+
+
+# --- the CI recipes ---------------------------------------------------------------------------
+
+WORKFLOW = REPO / "scripts" / "ci" / "sigilctl-github-actions.yml"
+RECIPE = REPO / "scripts" / "ci" / "verify-repo.sh"
+CI_DOC = REPO / "docs" / "ci.md"
+
+
+def test_ci_doc_shows_the_ready_workflow_and_every_check() -> None:
+    doc = CI_DOC.read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == WORKFLOW.read_text()
+    steps = yaml.safe_load(block)["jobs"]["prove"]["steps"]
+    commands = [step.get("run", "") for step in steps]
+    assert any(c.startswith("sigilctl smoke --junit-xml ") for c in commands)
+    assert "sigilctl verify --all" in commands
+    listed = re.findall(r"^\| (\d+) \| `(\w+)` \|", doc, flags=re.MULTILINE)
+    assert listed == [(str(i), name) for i, name in enumerate(NAMES, start=1)]
+
+
+def test_shell_recipe_runs_both_steps_and_exits_with_the_worse_code(
+    workspace: Path, cli: Cli, tmp_path: Path
+) -> None:
+    assert cli("run", "ig-test-001").code == 0
+    output = next((workspace / "artifacts" / "ig-test-001").glob("*/outputs/*"))
+    output.write_bytes(output.read_bytes() + b"tampered")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGILCTL_", "LANGFUSE_"))}
+    env.update(
+        SIGILCTL_INSTALL="",  # use the sigilctl of this environment
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        REPORTS_DIR=str(tmp_path / "reports"),
+    )
+    proc = subprocess.run(
+        ["sh", str(RECIPE), str(workspace)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "✓ 11 passed, 0 failed" in proc.stdout
+    assert re.search(r"artifact_(hash|size)_mismatch", proc.stdout)
+    assert "== smoke exit 0, verify exit 1" in proc.stdout
+    suite = ET.parse(tmp_path / "reports" / "sigilctl-smoke.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0"

@@ -44,13 +44,13 @@ def smoke(
         result = run_smoke(checks)
     else:
         result = run_smoke(checks, on_start=_started, on_result=_finished)
-    if junit_xml is not None:
-        written = write_junit(result, junit_xml)
-        output.note(f"JUnit report written to {written}")
+    written = write_junit(result, junit_xml) if junit_xml is not None else None
     if json_output:
         output.emit_json(result.as_json())
     else:
         _summary(result)
+    if written is not None:
+        output.note(f"JUnit report written to {written}")
     if not result.ok:
         raise typer.Exit(1)
 
