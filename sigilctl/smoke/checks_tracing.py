@@ -52,9 +52,6 @@ def graceful_degradation(ctx: SmokeContext) -> str:
             _manifest(outcome.run_dir).get("langfuse_trace_id") is None,
             "manifest.json of the run without keys holds a langfuse_trace_id",
         )
-        expect(
-            outcome.trace_warning is None, f"the run without keys warned: {outcome.trace_warning}"
-        )
         expect(live_client_count() == clients, "a tracing client was built with no Langfuse keys")
         expect(
             not receiver.requests,

@@ -27,7 +27,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from itertools import count
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sigilctl import env
 from sigilctl.runner import RunOptions, RunOutcome, run_job
@@ -100,9 +100,10 @@ class SmokeContext:
     _stack: ExitStack = field(default_factory=ExitStack)
 
     @classmethod
-    def create(cls, **hooks: object) -> SmokeContext:
+    def create(cls, **hooks: Any) -> SmokeContext:
+        """A context in a new temp dir; ``hooks`` set fields (``run``, ``verify``, bounds)."""
         base = Path(tempfile.mkdtemp(prefix="sigilctl-smoke-")).resolve()
-        return cls(base, **hooks)  # type: ignore[arg-type]
+        return cls(base, **hooks)
 
     def __enter__(self) -> SmokeContext:
         self._stack.enter_context(sealed_environment())
