@@ -41,7 +41,8 @@ def secret_env(
     fake, receiver = servers
     values = {
         "OPENAI_API_KEY": OPENAI_KEY,
-        "OPENAI_BASE_URL": fake.url.replace("http://", f"http://user:{URL_TOKEN}@"),
+        "OPENAI_BASE_URL": fake.url,
+        "LANGFUSE_HOST": f"http://user:{URL_TOKEN}@127.0.0.1:9",  # shadowed by LANGFUSE_BASE_URL
         "SIGILCTL_OPENAI_TIMEOUT": "2",
         "SIGILCTL_OPENAI_MAX_RETRIES": "0",
         "LANGFUSE_PUBLIC_KEY": LANGFUSE_PUBLIC,
@@ -94,7 +95,7 @@ def test_no_secret_in_any_output_artifact_or_index(
     assert fake.requests, "the openai run reached the server (with its credentials)"
 
     # Failures print the most detail: the server echoes the key, the run fails, -v shows why.
-    echo = {"error": {"message": f"key {OPENAI_KEY} via {URL_TOKEN} is not valid"}}
+    echo = {"error": {"message": f"key {OPENAI_KEY} (or {URL_TOKEN}) is not valid"}}
     for verbose, status in (((), 401), (("-v",), 400)):
         fake.default = Reply(status=status, body=echo)
         failed = cli(*verbose, "run", "ig-launch-openai", "--force", "--json")
@@ -113,3 +114,16 @@ def test_no_secret_in_any_output_artifact_or_index(
     assert any(p.name == "index.sqlite" for p in files)
     for path in files:
         assert_clean(path.read_bytes(), str(path))
+
+
+def test_credentials_in_the_openai_base_url_are_refused_without_echoing_them(
+    workspace: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://user:{URL_TOKEN}@127.0.0.1:9/v1")
+    for verbose in ((), ("-v",)):
+        result = cli(*verbose, "run", "ig-launch-openai")
+        assert result.code == 2
+        assert "OPENAI_BASE_URL must not carry credentials" in result.stderr
+        assert_clean(result.stdout + result.stderr, "a refused base URL")
+    assert not [p for p in (workspace / "artifacts").rglob("*") if p.is_file()]

@@ -168,6 +168,12 @@ class OpenAIProvider:
             raise InputError(
                 f"{env.OPENAI_BASE_URL} must be an http(s) URL such as {DEFAULT_BASE_URL}"
             )
+        if parts.username or parts.password:
+            # The HTTP client would turn user:password@ into Basic auth and drop the Bearer key.
+            raise InputError(
+                f"{env.OPENAI_BASE_URL} must not carry credentials (user:password@); "
+                f"the key goes in {env.OPENAI_API_KEY}"
+            )
         return url
 
     def _policy(self) -> RetryPolicy:
