@@ -109,8 +109,9 @@ def start_pipeline_trace(
     ``start_ns`` backdates the root span to the first measured step.
     """
     _pending.clear()
-    decision = _guard("deciding", lambda: decide(ids.run_id, enabled=enabled,
-                                                 sample_rate=sample_rate), None)
+    decision = _guard(
+        "deciding", lambda: decide(ids.run_id, enabled=enabled, sample_rate=sample_rate), None
+    )
     if decision is None or not decision.traced:
         if decision is not None:
             log.debug("tracing: not traced: %s", decision.reason)
@@ -233,8 +234,14 @@ def trace_doctrine_load(
     end_ns: int | None = None,
 ) -> None:
     output = {"id": doctrine_id, "version": version, "path": path, "sha256": sha256}
-    _record(trace, "load_doctrine", start_ns=start_ns, end_ns=end_ns,
-            input={"doctrine_id": doctrine_id}, output=output)
+    _record(
+        trace,
+        "load_doctrine",
+        start_ns=start_ns,
+        end_ns=end_ns,
+        input={"doctrine_id": doctrine_id},
+        output=output,
+    )
 
 
 def trace_context_retrieval(
@@ -248,9 +255,14 @@ def trace_context_retrieval(
     start_ns: int | None = None,
     end_ns: int | None = None,
 ) -> None:
-    _record(trace, "retrieve_context", start_ns=start_ns, end_ns=end_ns,
-            input={"mode": mode, "query": query, "top_k": top_k},
-            output={"method": method, "files": list(files)})
+    _record(
+        trace,
+        "retrieve_context",
+        start_ns=start_ns,
+        end_ns=end_ns,
+        input={"mode": mode, "query": query, "top_k": top_k},
+        output={"method": method, "files": list(files)},
+    )
 
 
 def trace_snapshot_creation(
@@ -264,8 +276,13 @@ def trace_snapshot_creation(
     end_ns: int | None = None,
 ) -> None:
     """One frozen snapshot, under the current step (``create_snapshots`` when replayed)."""
-    _record(trace, f"snapshot_{name}", start_ns=start_ns, end_ns=end_ns,
-            output={"path": path, "sha256": sha256, "bytes": bytes})
+    _record(
+        trace,
+        f"snapshot_{name}",
+        start_ns=start_ns,
+        end_ns=end_ns,
+        output={"path": path, "sha256": sha256, "bytes": bytes},
+    )
 
 
 def trace_output_generation(
@@ -276,8 +293,13 @@ def trace_output_generation(
     start_ns: int | None = None,
     end_ns: int | None = None,
 ) -> None:
-    _record(trace, "generate_outputs", start_ns=start_ns, end_ns=end_ns,
-            output={"files": list(files), "bytes": total_bytes})
+    _record(
+        trace,
+        "generate_outputs",
+        start_ns=start_ns,
+        end_ns=end_ns,
+        output={"files": list(files), "bytes": total_bytes},
+    )
 
 
 def record_steps(trace: PipelineTrace | None, records: Sequence[StepRecord]) -> None:
@@ -296,26 +318,50 @@ def _replay(trace: PipelineTrace, records: Sequence[StepRecord]) -> None:
         times = {"start_ns": record.start_ns, "end_ns": record.end_ns or None}
         out = record.output
         if record.name == "load_doctrine" and out:
-            trace_doctrine_load(trace, doctrine_id=out["id"], version=out["version"],
-                                path=out["path"], sha256=out["sha256"], **times)
+            trace_doctrine_load(
+                trace,
+                doctrine_id=out["id"],
+                version=out["version"],
+                path=out["path"],
+                sha256=out["sha256"],
+                **times,
+            )
         elif record.name == "retrieve_context" and out:
-            trace_context_retrieval(trace, mode=out["mode"], files=out["files"],
-                                    query=record.input.get("query"),
-                                    top_k=record.input.get("top_k"),
-                                    method=out.get("method"), **times)
+            trace_context_retrieval(
+                trace,
+                mode=out["mode"],
+                files=out["files"],
+                query=record.input.get("query"),
+                top_k=record.input.get("top_k"),
+                method=out.get("method"),
+                **times,
+            )
         elif record.name in children:
-            parent = trace.open_step(record.name, start_ns=record.start_ns,
-                                     input=record.input or None, output=out or None)
+            parent = trace.open_step(
+                record.name,
+                start_ns=record.start_ns,
+                input=record.input or None,
+                output=out or None,
+            )
             try:
                 for child in sorted(children[record.name], key=lambda r: r.start_ns):
-                    trace.record(child.name, start_ns=child.start_ns,
-                                 end_ns=child.end_ns or None, input=child.input or None,
-                                 output=child.output or None)
+                    trace.record(
+                        child.name,
+                        start_ns=child.start_ns,
+                        end_ns=child.end_ns or None,
+                        input=child.input or None,
+                        output=child.output or None,
+                    )
             finally:
                 trace.close_step(parent, end_ns=record.end_ns or None)
         else:
-            trace.record(record.name, start_ns=record.start_ns, end_ns=record.end_ns or None,
-                         input=record.input or None, output=out or None)
+            trace.record(
+                record.name,
+                start_ns=record.start_ns,
+                end_ns=record.end_ns or None,
+                input=record.input or None,
+                output=out or None,
+            )
 
 
 def finalize_trace(
@@ -328,8 +374,9 @@ def finalize_trace(
     live = _live(trace)
     if live is not None:
         message = env.scrub(error) if error else None
-        _guard("finalizing the trace", lambda: live.finalize(status, message, list(artifacts)),
-               None)
+        _guard(
+            "finalizing the trace", lambda: live.finalize(status, message, list(artifacts)), None
+        )
 
 
 def abort_trace(trace: PipelineTrace | None, exc: BaseException) -> None:
@@ -357,8 +404,9 @@ def flush(timeout_s: float | None = None) -> str | None:
     log.debug("tracing: flush took %.1f ms", (time.monotonic() - started) * 1000)
     if not problems:
         return None
-    return env.scrub("tracing: " + "; ".join(problems) + "; the run is not affected"
-                     " (-v for detail)")
+    return env.scrub(
+        "tracing: " + "; ".join(problems) + "; the run is not affected (-v for detail)"
+    )
 
 
 def _flush_clients(bound: float) -> str | None:
@@ -367,13 +415,16 @@ def _flush_clients(bound: float) -> str | None:
     client_module = sys.modules.get("sigilctl.observability.client")
     if client_module is None:  # nothing was ever traced in this process: nothing to flush
         return None
-    from sigilctl.observability.client import flush_bounded
+    from sigilctl.observability.client import existing_tracing, flush_bounded
 
     used = sorted(_used)
     _used.clear()
-    for public_key in used:
-        tracing = client_module._tracings.get(public_key)
-        reason = flush_bounded(tracing, bound) if tracing is not None else None
-        if reason:
-            return f"the trace was not delivered to {tracing.host}: {reason}"
-    return None
+    deadline = time.monotonic() + bound
+    warning = None
+    for public_key in used:  # every client is flushed, within one shared bound
+        tracing = existing_tracing(public_key)
+        remaining = max(0.0, deadline - time.monotonic())
+        reason = flush_bounded(tracing, remaining) if tracing is not None else None
+        if reason and tracing is not None and warning is None:
+            warning = f"the trace was not delivered to {tracing.host}: {reason}"
+    return warning

@@ -108,6 +108,18 @@ def _headers(public_key: str, secret_key: str) -> dict[str, str]:
     }
 
 
+def existing_tracing(public_key: str) -> Tracing | None:
+    """The client already built for ``public_key`` in this process, if any."""
+    with _lock:
+        return _tracings.get(public_key)
+
+
+def client_count() -> int:
+    """How many tracing clients this process has built."""
+    with _lock:
+        return len(_tracings)
+
+
 def get_tracing(export_timeout_s: float) -> Tracing:
     """The process's client for the current keys and host (built once per public key).
 
@@ -181,8 +193,9 @@ def flush_bounded(tracing: Tracing, timeout_s: float) -> str | None:
     finished = done.wait(timeout_s)
     failures, last_error = tracing.exporter.take_failures()
     if not finished:
-        log.debug("trace flush still running after %.3g s; left to finish in the background",
-                  timeout_s)
+        log.debug(
+            "trace flush still running after %.3g s; left to finish in the background", timeout_s
+        )
         return f"no answer within {timeout_s:g} s"
     if failures:
         log.debug("trace export failed %d time(s): %s", failures, last_error)

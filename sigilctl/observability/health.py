@@ -50,8 +50,9 @@ def check_health(timeout_s: float = DEFAULT_TIMEOUT_S) -> HealthReport:
     host = langfuse_host()
     missing = missing_keys()
     if missing:
-        return HealthReport("disabled", host, error=f"{' and '.join(missing)} not set",
-                            missing=missing)
+        return HealthReport(
+            "disabled", host, error=f"{' and '.join(missing)} not set", missing=missing
+        )
     if sdk_tracing_switched_off():
         return HealthReport("disabled", host, error=f"{env.LANGFUSE_TRACING_ENABLED}=false")
     outcome: dict[str, Any] = {}
@@ -76,15 +77,20 @@ def check_health(timeout_s: float = DEFAULT_TIMEOUT_S) -> HealthReport:
     thread.join(max(timeout_s, 0.0))
     version = outcome.get("version")
     if thread.is_alive():
-        return HealthReport("unhealthy", host, error=f"TimeoutError: no answer within "
-                            f"{timeout_s:g} s", sdk_version=version)
+        return HealthReport(
+            "unhealthy",
+            host,
+            error=f"TimeoutError: no answer within {timeout_s:g} s",
+            sdk_version=version,
+        )
     latency = round(outcome["latency"] * 1000, 1) if "latency" in outcome else None
     if "error" in outcome:
         exc = outcome["error"]
         return HealthReport("unhealthy", host, latency, _describe(exc), sdk_version=version)
     if not outcome.get("ok"):
-        return HealthReport("unhealthy", host, latency, "the auth check did not pass",
-                            sdk_version=version)
+        return HealthReport(
+            "unhealthy", host, latency, "the auth check did not pass", sdk_version=version
+        )
     return HealthReport("healthy", host, latency, sdk_version=version)
 
 
@@ -93,7 +99,8 @@ def _describe(exc: BaseException) -> str:
     status = getattr(exc, "status_code", None)
     message = str(exc).splitlines()[0] if str(exc) else ""
     if status is not None:
-        message = f"HTTP {status}" + (f": {message}" if message and str(status) not in message
-                                      else "")
+        message = f"HTTP {status}" + (
+            f": {message}" if message and str(status) not in message else ""
+        )
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return env.scrub(text[:300])

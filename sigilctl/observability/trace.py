@@ -113,7 +113,9 @@ class PipelineTrace:
         """A finished piece of work: started and ended at the given (measured) times."""
         now = time.time_ns()
         observation = self.start(
-            name, start_ns=start_ns if start_ns is not None else now, generation=generation,
+            name,
+            start_ns=start_ns if start_ns is not None else now,
+            generation=generation,
             **fields,
         )
         observation.wrapper.end(end_time=end_ns if end_ns is not None else time.time_ns())

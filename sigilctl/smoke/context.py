@@ -18,7 +18,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -171,26 +170,16 @@ class SmokeContext:
 
 def release_client(public_key: str) -> None:
     """Shut down the process's tracing client for ``public_key``, waiting at most a bound."""
-    client_module = sys.modules.get("sigilctl.observability.client")
-    if client_module is None:
-        return
-    tracing = client_module._tracings.get(public_key)
-    if tracing is None:
-        return
+    if "sigilctl.observability.client" in sys.modules:
+        from sigilctl.observability.client import release
 
-    def work() -> None:
-        try:
-            tracing.client.shutdown()
-            tracing.provider.shutdown()
-        except Exception:  # noqa: BLE001 - cleanup of a throwaway client never fails a check
-            return
-
-    thread = threading.Thread(target=work, name="sigilctl-smoke-release", daemon=True)
-    thread.start()
-    thread.join(RELEASE_BOUND_S)
+        release(public_key, RELEASE_BOUND_S)
 
 
 def live_client_count() -> int:
     """How many tracing clients this process has built (0 when the SDK was never loaded)."""
-    client_module = sys.modules.get("sigilctl.observability.client")
-    return len(client_module._tracings) if client_module is not None else 0
+    if "sigilctl.observability.client" not in sys.modules:
+        return 0
+    from sigilctl.observability.client import client_count
+
+    return client_count()
