@@ -121,7 +121,10 @@ def run_job(job_ref: str, workspace: Workspace, options: RunOptions | None = Non
     store = RunStore(workspace.artifacts)
     final = store.run_dir(brief.job_id, identity.run_id)
     with store.lock(brief.job_id, identity.run_id):
-        store.clean_stale(brief.job_id, held_run_id=identity.run_id)
+        for restored in store.clean_stale(brief.job_id, held_run_id=identity.run_id):
+            from sigilctl.index import record_run  # a cache: warns, never fails the run
+
+            record_run(store.artifacts, restored)
         if not options.force and is_reusable(final):
             cached = read_manifest(final)
             return RunOutcome(

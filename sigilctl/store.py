@@ -130,11 +130,13 @@ class RunStore:
         """Remove build dirs left by crashed runs: those whose run_id lock nobody holds.
 
         ``held_run_id`` is a run_id whose lock the caller holds: its leftovers are stale too.
+        Returns the run directories restored from a replace cut between its two renames (the
+        old run, whole), so the caller can put them back in the index.
         """
         parent = self.artifacts / job_id
-        removed: list[Path] = []
+        restored: list[Path] = []
         if not parent.is_dir():
-            return removed
+            return restored
         for entry in parent.iterdir():
             if not entry.name.startswith((TEMP_PREFIX, TRASH_PREFIX)) or not entry.is_dir():
                 continue
@@ -147,13 +149,13 @@ class RunStore:
                 final = parent / run_id
                 if entry.name.startswith(TRASH_PREFIX) and not final.exists():
                     os.rename(entry, final)  # a crash between the two renames: restore
+                    restored.append(final)
                 else:
                     shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
             finally:
                 if fd is not None:
                     os.close(fd)
-        return removed
+        return restored
 
     def iter_run_dirs(self, job_id: str | None = None) -> Iterator[Path]:
         """Published run directories (hidden build/trash dirs skipped), sorted by path."""

@@ -192,9 +192,8 @@ def test_sigkill_between_the_two_renames_of_the_fallback_restores_the_old_run(
     workspace: Path, cli: Cli
 ) -> None:
     """Without renameat2 a replace is two renames; a crash between them leaves the old run in a
-    ``.trash-`` folder, and the next run of the job (under the run_id's lock) renames it back.
-    That run is a cache hit, which does not write the index: a ``reindex`` taken inside the
-    window drops the run until the next ``reindex`` (docs/reliability.md)."""
+    ``.trash-`` folder, and the next run of the job (under the run_id's lock) renames it back
+    and puts it back in the index, even when a ``reindex`` inside the window had dropped it."""
     old = run_json(cli)
     run_dir = Path(str(old["run_dir"]))
     old_manifest = (run_dir / "manifest.json").read_bytes()
@@ -202,13 +201,14 @@ def test_sigkill_between_the_two_renames_of_the_fallback_restores_the_old_run(
     assert visible_runs(workspace) == []  # the documented window: nothing half-visible either
     assert any(name.startswith(".trash-") for name in hidden_build_dirs(workspace))
     assert_consistent(workspace, cli)
+    assert cli("reindex").code == 0  # taken inside the window: the run is not visible
+    assert indexed_run_ids(cli) == set()
     document = run_json(cli)
     assert document["cached"] is True
     assert (run_dir / "manifest.json").read_bytes() == old_manifest
     assert hidden_build_dirs(workspace) == []
     assert verify_run(run_dir).ok
-    assert cli("reindex").code == 0
-    assert indexed_run_ids(cli) == {document["run_id"]}
+    assert indexed_run_ids(cli) == {document["run_id"]}  # restored into the index, no reindex
 
 
 def test_sigkill_before_a_reindex_swap_keeps_the_old_index(workspace: Path, cli: Cli) -> None:
