@@ -15,9 +15,14 @@ from typing import Annotated
 import typer
 
 from sigilctl import __version__
+from sigilctl.cli import reindex as reindex_cmd
 from sigilctl.cli import run as run_cmd
+from sigilctl.cli import runs as runs_cmd
 from sigilctl.cli import schema as schema_cmd
 from sigilctl.cli import show as show_cmd
+from sigilctl.cli import smoke as smoke_cmd
+from sigilctl.cli import trace_health as trace_health_cmd
+from sigilctl.cli import verify as verify_cmd
 
 app = typer.Typer(
     name="sigilctl",
@@ -63,26 +68,21 @@ def _global(
         logs.set_verbose(True)
 
 
-app.command("run")(run_cmd.run)
-app.command("show")(show_cmd.show)
-app.command("schema")(schema_cmd.schema)
-
-
-def _register_optional() -> None:
-    """Commands whose modules live beside this one; each registers itself if present."""
-    import importlib
-
-    for name in ("verify", "reindex", "runs", "trace_health", "smoke"):
-        try:
-            module = importlib.import_module(f"sigilctl.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"sigilctl.cli.{name}":
-                raise
-            continue
-        module.register(app)
-
-
-_register_optional()
+# In the order an operator meets them.
+app.command("run", short_help="Run a job (a cache hit when nothing changed).")(run_cmd.run)
+app.command("show", short_help="Show one run as its manifest records it.")(show_cmd.show)
+app.command("verify", short_help="Recompute every hash; name drift and tampering.")(
+    verify_cmd.verify
+)
+app.command("runs", short_help="List runs from the index.")(runs_cmd.runs)
+app.command("reindex", short_help="Rebuild the run index from the manifests.")(reindex_cmd.reindex)
+app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealthy?")(
+    trace_health_cmd.trace_health
+)
+app.command("smoke", short_help="Check the invariants in a temporary workspace.")(smoke_cmd.smoke)
+app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
+    schema_cmd.schema
+)
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:

@@ -51,7 +51,3 @@ def render(result: ReindexResult) -> None:
         markup=False,
         highlight=False,
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("reindex")(reindex)

@@ -83,7 +83,3 @@ def render(records: list[RunRecord]) -> None:
     if records:
         console.print(table)
     console.print(f"{len(records)} run(s)", markup=False, highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("runs")(runs)

@@ -92,7 +92,3 @@ def _summary(result: SmokeResult) -> None:
 
     line = f"{result.passed} passed, {result.failed} failed in {result.ms / 1000:.2f} s"
     _print(f"{output.mark(result.ok)} {line}")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("smoke")(smoke)

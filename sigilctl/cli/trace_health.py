@@ -61,7 +61,3 @@ def _styled(status: str) -> str:
         return status
     colour = {"healthy": "green", "unhealthy": "red"}.get(status, "yellow")
     return f"[{colour}]{status}[/{colour}]"
-
-
-def register(app: typer.Typer) -> None:
-    app.command("trace-health")(trace_health)

@@ -132,7 +132,3 @@ def _runs_table(result: VerifyResult) -> object:
             ", ".join(kinds),
         )
     return table
-
-
-def register(app: typer.Typer) -> None:
-    app.command("verify")(verify)

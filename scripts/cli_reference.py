@@ -1,0 +1,56 @@
+"""Write docs/cli.md from the commands' own --help (tests/test_docs.py keeps it current).
+
+Usage: python scripts/cli_reference.py [--check]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET = REPO / "docs" / "cli.md"
+COMMANDS = ("run", "show", "verify", "runs", "reindex", "trace-health", "smoke", "schema")
+
+
+def help_text(*args: str) -> str:
+    from sigilctl.cli import run_cli
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = run_cli([*args, "--help"])
+    if code != 0:
+        raise SystemExit(f"sigilctl {' '.join(args)} --help exited {code}")
+    return buffer.getvalue().rstrip() + "\n"
+
+
+def reference() -> str:
+    parts = [
+        "# Command reference\n",
+        "Generated from each command's `--help` by `python scripts/cli_reference.py`; a test "
+        "fails when it is out of date.\n",
+        "## sigilctl\n",
+        "```\n" + help_text() + "```\n",
+    ]
+    for command in COMMANDS:
+        parts.append(f"## sigilctl {command}\n")
+        parts.append("```\n" + help_text(command) + "```\n")
+    return "\n".join(parts)
+
+
+def main() -> int:
+    text = reference()
+    if "--check" in sys.argv[1:]:
+        current = TARGET.read_text() if TARGET.exists() else ""
+        if current != text:
+            print("docs/cli.md is out of date: run python scripts/cli_reference.py")
+            return 1
+        return 0
+    TARGET.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

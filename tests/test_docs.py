@@ -1,0 +1,36 @@
+"""Docs are tested: every command has help, and the CLI reference matches the commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.cli_reference import COMMANDS, reference
+from sigilctl.cli import app
+from tests.conftest import REPO
+
+
+def test_every_registered_command_is_in_the_reference() -> None:
+    registered = {command.name for command in app.registered_commands}
+    assert registered == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(cli: object, command: str) -> None:
+    result = cli(command, "--help")  # type: ignore[operator]
+    assert result.code == 0
+    assert "Usage: sigilctl " + command in result.stdout
+    assert "--help" in result.stdout
+
+
+def test_cli_reference_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    assert (REPO / "docs/cli.md").read_text() == reference(), (
+        "docs/cli.md is out of date: run python scripts/cli_reference.py"
+    )
+
+
+def test_readme_names_the_two_commands() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    ci = (REPO / ".ci/run").read_text()
+    assert "make test" in ci
