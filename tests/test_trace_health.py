@@ -75,7 +75,8 @@ def test_an_answer_that_is_not_a_project_list_is_unhealthy(
     assert report["status"] == "unhealthy"
     assert report["error"].split(":")[0].endswith("Error")
     assert ("401" if mode == "unauthorized" else "500") in report["error"] or "TimeoutError" in (
-        report["error"])
+        report["error"]
+    )
     assert SECRET not in json.dumps(report) + stderr
 
 
