@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -57,14 +58,14 @@ def cli(capfd: pytest.CaptureFixture[str]) -> object:
     return invoke
 
 
-def run_subprocess(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+def run_python(
+    *argv: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
 ) -> Result:
-    """Run the real console entry point in a child process."""
+    """Run ``python ARGV`` in a child process with the test's clean environment."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
     full_env.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "sigilctl", *args],
+        [sys.executable, *argv],
         cwd=cwd,
         env=full_env,
         capture_output=True,
@@ -73,3 +74,18 @@ def run_subprocess(
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_subprocess(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> Result:
+    """Run the real console entry point in a child process."""
+    return run_python("-m", "sigilctl", *args, cwd=cwd, env=env, timeout=timeout)
+
+
+def make_run(cli: object, workspace: Path, job: str = "ig-test-001") -> Path:
+    """Run a job through the CLI and return its run directory."""
+    result = cli("run", job, "--json")  # type: ignore[operator]
+    assert result.code == 0, result.stderr
+    run_id: str = json.loads(result.stdout)["run_id"]
+    return workspace / "artifacts" / job / run_id

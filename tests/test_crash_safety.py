@@ -14,15 +14,13 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sigilctl.verify import verify_run
-from tests.conftest import ENV_PREFIXES, Result
+from tests.conftest import Result, run_python
 
 JOB = "ig-test-001"
 Cli = Callable[..., Result]
@@ -69,17 +67,8 @@ def wrap(module: str, attr: str, when: str) -> str:
 
 def killed(workspace: Path, inject: str, *args: str) -> None:
     """Run ``sigilctl ARGS`` in a child that SIGKILLs itself at the injected point."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD.format(inject=inject), *args],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
+    proc = run_python("-c", CHILD.format(inject=inject), *args, cwd=workspace)
+    assert proc.code == -signal.SIGKILL, (proc.code, proc.stderr)
 
 
 def visible_runs(workspace: Path) -> list[Path]:

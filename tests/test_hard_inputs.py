@@ -24,7 +24,7 @@ import pytest
 from sigilctl.errors import InputError
 from sigilctl.resolve import MAX_CONTEXT_FILES, resolve_job
 from sigilctl.workspace import Workspace
-from tests.conftest import ENV_PREFIXES, Result
+from tests.conftest import Result, run_python
 
 JOB = "ig-test-001"
 BRIEF = f"jobs/{JOB}/brief.yaml"
@@ -286,17 +286,7 @@ main()
 def test_enospc_at_any_write_leaves_nothing_half_written(workspace: Path, name: str) -> None:
     """Fault injection at the write boundary in a child process, for machines where no tmpfs
     can be mounted: the disk fills while a snapshot, an output or the manifest is written."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
-    proc = subprocess.run(
-        [sys.executable, "-c", ENOSPC_CHILD.format(name=name), "run", JOB],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    result = Result(proc.returncode, proc.stdout, proc.stderr)
+    result = run_python("-c", ENOSPC_CHILD.format(name=name), "run", JOB, cwd=workspace)
     assert_one_sentence(result, 1, ["cannot write the run", "No space left on device"])
     artifacts = workspace / "artifacts"
     assert visible_entries(artifacts) == []

@@ -6,15 +6,12 @@ decides) and the index are made by a real child process under umask 022 and 077.
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENV_PREFIXES
+from tests.conftest import run_python
 
 JOB = "ig-test-001"
 CHILD = """
@@ -26,17 +23,8 @@ sys.exit(run_cli(sys.argv[2:]))
 
 
 def sigilctl_with_umask(workspace: Path, umask: int, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, f"{umask:o}", *args],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_python("-c", CHILD, f"{umask:o}", *args, cwd=workspace)
+    assert proc.code == 0, proc.stderr
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077], ids=["022", "077"])

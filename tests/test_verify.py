@@ -13,16 +13,9 @@ from typing import Any
 import rfc8785
 
 from sigilctl.verify import verify_run
-from tests.conftest import REPO, Result
+from tests.conftest import REPO, Result, make_run
 
 Cli = Callable[..., Result]
-
-
-def make_run(cli: Cli, workspace: Path) -> Path:
-    result = cli("run", "ig-test-001", "--json")
-    assert result.code == 0, result.stderr
-    run_id: str = json.loads(result.stdout)["run_id"]
-    return workspace / "artifacts" / "ig-test-001" / run_id
 
 
 def hand_made_run(

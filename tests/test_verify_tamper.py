@@ -12,16 +12,9 @@ from typing import Any
 import pytest
 import rfc8785
 
-from tests.conftest import Result
+from tests.conftest import Result, make_run
 
 Cli = Callable[..., Result]
-
-
-def make_run(cli: Cli, workspace: Path) -> Path:
-    result = cli("run", "ig-test-001", "--json")
-    assert result.code == 0, result.stderr
-    run_id: str = json.loads(result.stdout)["run_id"]
-    return workspace / "artifacts" / "ig-test-001" / run_id
 
 
 def load_manifest(run_dir: Path) -> dict[str, Any]:
