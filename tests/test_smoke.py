@@ -67,7 +67,8 @@ def test_cli_smoke_passes_with_numbered_lines_and_a_summary(cli: Cli) -> None:
         line = lines[index - 1]
         assert line.startswith(f"[{index}/11] {check.title} ... PASS ("), line
         assert line.endswith(" ms)")
-    assert lines[-1].startswith("✓ 11 passed, 0 failed in ")
+    assert lines[-2].startswith("✓ all 11 checks hold (")
+    assert lines[-1] == "smoke: 11 passed, 0 failed"
 
 
 def test_subprocess_smoke_json_and_junit(tmp_path: Path) -> None:
@@ -280,7 +281,8 @@ def test_a_step_that_swallows_errors_fails_through_the_cli(
     lines = result.stdout.splitlines()
     assert lines[0].startswith("[1/1] step context manager enters, exits and re-raises ... FAIL (")
     assert "swallowed the exception raised inside the step" in lines[1]
-    assert lines[-1].startswith("✗ 0 passed, 1 failed in ")
+    assert lines[-2].startswith("✗ 1 of 1 failed (")
+    assert lines[-1] == "smoke: 0 passed, 1 failed"
     document = json.loads(cli("smoke", "-k", "step_context", "--json").stdout)
     assert (document["passed"], document["failed"]) == (0, 1)
     assert document["checks"][0]["ok"] is False
@@ -335,7 +337,7 @@ def test_shell_recipe_runs_both_steps_and_exits_with_the_worse_code(
         check=False,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "✓ 11 passed, 0 failed" in proc.stdout
+    assert "smoke: 11 passed, 0 failed\n" in proc.stdout
     assert re.search(r"artifact_(hash|size)_mismatch", proc.stdout)
     assert "== smoke exit 0, verify exit 1" in proc.stdout
     suite = ET.parse(tmp_path / "reports" / "sigilctl-smoke.xml").getroot().find("testsuite")

@@ -90,5 +90,8 @@ def _finished(index: int, total: int, result: CheckResult) -> None:
 def _summary(result: SmokeResult) -> None:
     from sigilctl import output
 
-    line = f"{result.passed} passed, {result.failed} failed in {result.ms / 1000:.2f} s"
-    _print(f"{output.mark(result.ok)} {line}")
+    total = result.passed + result.failed
+    verdict = f"all {total} checks hold" if result.ok else f"{result.failed} of {total} failed"
+    _print(f"{output.mark(result.ok)} {verdict} ({result.ms / 1000:.2f} s)")
+    # The closing line in the form CI systems read: "smoke: N passed, N failed".
+    _print(f"smoke: {result.passed} passed, {result.failed} failed")
