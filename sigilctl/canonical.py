@@ -32,6 +32,19 @@ _SCALARS = frozenset((str, int, bool, type(None)))
 _OTHER = 4  # a subclass or a foreign type: let the exact path judge it
 
 
+def _orjson_writes_es(number: float) -> bool:
+    """True when orjson's text for ``number`` is already ECMAScript's (most floats are).
+
+    A non-integral float whose repr has no exponent lies in [1e-4, 1e16), where ECMAScript
+    writes the same shortest round-trip digits without an exponent too; orjson's own text is
+    compared as well, so no assumption about its formatter is needed.
+    """
+    if number.is_integer():
+        return False
+    text = repr(number)
+    return "e" not in text and "n" not in text and orjson.dumps(number) == text.encode()
+
+
 def _survey(value: Any) -> int:
     """Which cases orjson alone would get wrong: floats (1), keys beyond U+FFFF (2), other (4).
 
@@ -53,7 +66,8 @@ def _survey(value: Any) -> int:
         elif kind is list or kind is tuple:
             stack.extend([v for v in item if type(v) is not str])
         elif kind is float:
-            found |= _FLOATS
+            if not _orjson_writes_es(item):
+                found |= _FLOATS
         elif kind not in _SCALARS:
             return _OTHER
     return found
