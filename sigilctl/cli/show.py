@@ -9,6 +9,7 @@ import typer
 from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
 
 if TYPE_CHECKING:
+    from sigilctl.manifest import ProviderRecord
     from sigilctl.run_view import RunView
 
 
@@ -35,6 +36,16 @@ def show(
         render(view)
 
 
+def _provider_text(provider: ProviderRecord | None) -> str:
+    if provider is None:
+        return "?"
+    if provider.offline:
+        return f"{provider.name} (deterministic, no network: not model output)"
+    where = f" at {provider.endpoint}" if provider.endpoint else ""
+    attempts = f", {provider.attempts} attempt(s)" if provider.attempts else ""
+    return f"{provider.name} / {provider.model}{where}{attempts}"
+
+
 def render(view: RunView) -> None:
     from rich.panel import Panel
     from rich.table import Table
@@ -56,9 +67,7 @@ def render(view: RunView) -> None:
         ("status", output.status_text(m.status)),
         (
             "provider",
-            f"{provider.name} / {provider.model}" + (" (offline)" if provider.offline else "")
-            if provider
-            else "?",
+            _provider_text(provider),
         ),
         ("started", m.started_at or "?"),
         ("finished", m.finished_at or "?"),
