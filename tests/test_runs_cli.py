@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import run_python
+
 Cli = Callable[..., Any]  # the ``cli`` fixture of conftest.py
-ENV_PREFIXES = ("SIGILCTL_", "LANGFUSE_", "OPENAI_", "OTEL_")
 DB = Path("artifacts/.sigilctl/index.sqlite")
 
 
@@ -162,18 +160,16 @@ def test_an_unwritable_index_never_fails_a_run(workspace: Path, cli: Cli) -> Non
     """A real process, so stderr is exactly what an operator sees."""
     folder = workspace / "index-is-a-folder"
     folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
-    env["SIGILCTL_INDEX"] = str(folder)
-    proc = subprocess.run(
-        [sys.executable, "-m", "sigilctl", "run", "ig-test-001", "--json"],
+    proc = run_python(
+        "-m",
+        "sigilctl",
+        "run",
+        "ig-test-001",
+        "--json",
         cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+        env={"SIGILCTL_INDEX": str(folder)},
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.code == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "succeeded"
     assert "was not updated" in proc.stderr
     assert "sigilctl reindex" in proc.stderr
@@ -228,17 +224,8 @@ def test_reindex_and_runs_never_import_openai_or_langfuse(
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'langfuse'))\n"
         "sys.stderr.write('HEAVY=' + ','.join(heavy))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
-    proc = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_python("-c", probe, cwd=workspace)
+    assert proc.code == 0, proc.stderr
     assert proc.stderr.strip().endswith("HEAVY=")
     assert '"indexed": 3' in proc.stdout
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import textwrap
 import time
 import uuid
@@ -22,7 +20,7 @@ from sigilctl import observability
 from sigilctl.observability.receiver import OtlpReceiver, ReceivedSpan, closed_port_url
 from sigilctl.observability.settings import decide, in_sample
 from sigilctl.steps import StepRecord
-from tests.conftest import Result, run_subprocess
+from tests.conftest import Result, run_python, run_subprocess
 
 JOB = "ig-test-001"
 SECRET = "sk-lf-" + "7c" * 16
@@ -429,13 +427,5 @@ def test_no_command_but_a_traced_run_imports_the_sdk(workspace: Path) -> None:
         print(codes, loaded)
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
-    )
+    proc = run_python("-c", script, cwd=workspace)
     assert proc.stdout.splitlines()[-1] == "[0, 0, 0, 0, 0] []", proc.stdout + proc.stderr

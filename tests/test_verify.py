@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import rfc8785
 
 from sigilctl.verify import verify_run
-from tests.conftest import REPO, Result, make_run
+from tests.conftest import Result, make_run, run_python
 
 Cli = Callable[..., Result]
 
@@ -221,15 +219,7 @@ def test_verify_never_imports_llm_or_tracing_sdks(cli: Cli, workspace: Path) -> 
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'langfuse'))\n"
         "sys.stderr.write(f'EXIT={code} HEAVY={heavy}')\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
-    )
+    proc = run_python("-c", probe, cwd=workspace)
     assert "EXIT=0 HEAVY=[]" in proc.stderr, proc.stderr
     assert json.loads(proc.stdout)["ok"] is True
 
