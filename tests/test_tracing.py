@@ -409,7 +409,7 @@ def test_an_unreachable_or_hanging_langfuse_adds_at_most_the_bound(workspace: Pa
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("sigilctl: warning: tracing:")
         assert SECRET not in result.stderr and "Traceback" not in result.stderr
-    slack = 0.5  # process noise on a busy machine
+    slack = 1.0  # process noise on a busy machine; the hang it guards against is 60 s
     for wall in (closed_s, hang_s, error_s):
         assert wall - healthy_s < bound + slack, (wall, healthy_s)
         assert wall - untraced_s < bound + slack + 1.0, (wall, untraced_s)  # + SDK import
