@@ -29,19 +29,7 @@ class CanonicalizationError(InputError):
     """A value cannot be serialized as RFC 8785 canonical JSON (NaN, huge int, bad key...)."""
 
 
-class RunFailedError(SigilError):
-    """The run executed and failed (e.g. the LLM kept erroring); a failed manifest exists."""
-
-    exit_code = 1
-
-
 class StorageError(SigilError):
     """The artifacts tree could not be written (permissions, disk full). Nothing was published."""
-
-    exit_code = 1
-
-
-class NotOkError(SigilError):
-    """The thing checked is not ok (drift found, unhealthy, smoke failure)."""
 
     exit_code = 1

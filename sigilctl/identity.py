@@ -16,7 +16,6 @@ from sigilctl.canonical import canonical_bytes
 
 RUN_ID_PREFIX = "sigilzero/run_id/v1:"
 RUN_ID_LENGTH = 32
-SNAPSHOT_NAMES = ("brief", "doctrine", "context", "model_config", "pipeline")
 
 
 def sha256_hex(data: bytes) -> str:

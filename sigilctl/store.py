@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sigilctl.errors import StorageError
-from sigilctl.manifest import MANIFEST_NAME
 
 TEMP_PREFIX = ".tmp-"
 TRASH_PREFIX = ".trash-"
@@ -168,10 +167,6 @@ class RunStore:
             for run_dir in sorted(job_dir.iterdir()):
                 if not is_hidden(run_dir.name) and run_dir.is_dir():
                     yield run_dir
-
-
-def has_manifest(run_dir: Path) -> bool:
-    return (run_dir / MANIFEST_NAME).is_file()
 
 
 def _exchange(a: Path, b: Path) -> bool:

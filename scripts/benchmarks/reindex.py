@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from benchmarks import Row, best_of
+from sigilctl.identity import derive_run_id
 from sigilctl.index.build import reindex
 from sigilctl.index.schema import MIGRATIONS
 
@@ -38,7 +39,7 @@ def generate(root: Path, count: int, seed: int = 11) -> Path:
     for index in range(count):
         job_id = f"job-{index % JOBS:02d}"
         inputs_hash = _hex(rng)
-        run_id = hashlib.sha256(f"sigilzero/run_id/v1:{inputs_hash}".encode()).hexdigest()[:32]
+        run_id = derive_run_id(inputs_hash)
         minute, second = divmod(index, 60)
         manifest = {
             "schema_version": "1.2.0",

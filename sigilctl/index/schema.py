@@ -132,13 +132,6 @@ INSERT_SNAPSHOT = (
 INSERT_ARTIFACT = (
     "INSERT INTO artifacts (job_id, run_id, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)"
 )
-SELECT_SNAPSHOTS = (
-    "SELECT name, path, sha256, bytes FROM input_snapshots "
-    "WHERE job_id = ? AND run_id = ? ORDER BY name"
-)
-SELECT_ARTIFACTS = (
-    "SELECT path, sha256, bytes FROM artifacts WHERE job_id = ? AND run_id = ? ORDER BY path"
-)
 
 # Filters of ``sigilctl runs``: each is a column compared with one parameter.
 FILTER_CLAUSES: dict[str, str] = {

@@ -16,7 +16,7 @@ import base64
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langfuse import Langfuse
@@ -85,7 +85,6 @@ class Tracing:
     host: str
     public_key: str
     secret_key: str
-    flush_threads: list[threading.Thread] = field(default_factory=list)
 
     @property
     def tracer(self) -> Any:

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 # Attribute names of the Langfuse OTLP wire format, as the receiver decodes them.
 TRACE_METADATA = "langfuse.trace.metadata."
 OBSERVATION_LEVEL = "langfuse.observation.level"
-OBSERVATION_STATUS = "langfuse.observation.status_message"
-OBSERVATION_OUTPUT = "langfuse.observation.output"
 AS_ROOT = "langfuse.internal.as_root"
 GOVERNANCE_KEYS = ("job_id", "run_id", "job_type", "brand", "inputs_hash")
 # Public names of sigilctl.observability that do not take a trace.

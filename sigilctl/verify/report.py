@@ -42,9 +42,6 @@ CHECK_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("no unlisted files in inputs/ or outputs/", ("unlisted_file",)),
     ("trace ids only at the manifest root", ("trace_id_misplaced",)),
 )
-PROBLEM_KINDS: frozenset[str] = frozenset(k for _, kinds in CHECK_GROUPS for k in kinds)
-
-SOURCE_STATES = ("current", "stale", "unresolvable")
 
 
 @dataclass(frozen=True)
