@@ -1,6 +1,6 @@
 """Tracing overhead: `run --force` traced vs the same run with --no-trace.
 
-Two kinds of measurement, both against a local OTLP receiver (sigilctl.observability.receiver):
+Two kinds of measurement, both against a local OTLP receiver (sigilctl.smoke.receiver):
 - subprocess: the whole CLI process (SDK import, export, flush, interpreter exit included),
   with a healthy receiver and with one that accepts and never answers (flush bound 2 s);
 - in-process: `run_job` called repeatedly in one process (SDK already imported), so the row
@@ -49,7 +49,7 @@ def _cli(root: Path, env: dict[str, str], *extra: str) -> Callable[[], object]:
 
 
 def _subprocess_rows(root: Path, repeat: int) -> list[Row]:
-    from sigilctl.observability.receiver import OtlpReceiver
+    from sigilctl.smoke.receiver import OtlpReceiver
 
     untraced = _cli(root, {}, "--no-trace")
     untraced()
@@ -84,8 +84,8 @@ def _subprocess_rows(root: Path, repeat: int) -> list[Row]:
 
 
 def _in_process_row(root: Path, repeat: int) -> Row:
-    from sigilctl.observability.receiver import OtlpReceiver
     from sigilctl.runner import RunOptions, run_job
+    from sigilctl.smoke.receiver import OtlpReceiver
     from sigilctl.workspace import Workspace
 
     saved = dict(os.environ)

@@ -118,7 +118,7 @@ def _scrub(text: str) -> str:
 
 
 def _report(message: str, exc: BaseException | None) -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     if state.verbose and exc is not None:
         detail = "".join(traceback.format_exception(exc))

@@ -24,7 +24,7 @@ def reindex(
     ] = False,
 ) -> None:
     """Rebuild the run index from every manifest; unreadable ones are skipped and named."""
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.index import default_db_path
     from sigilctl.index.build import reindex as rebuild
     from sigilctl.workspace import Workspace
@@ -41,7 +41,7 @@ def reindex(
 
 
 def render(result: ReindexResult) -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     for skipped in result.skipped:
         output.warning(f"skipped {skipped.path}: {skipped.reason}")

@@ -29,7 +29,7 @@ def run(
     json_output: JsonOption = False,
 ) -> None:
     """Run a job: same inputs give the same run_id, and a succeeded run is reused."""
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.runner import RunOptions, run_job
     from sigilctl.workspace import Workspace
 
@@ -48,7 +48,7 @@ def run(
 
 
 def _render(outcome: object) -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.runner import RunOutcome
 
     assert isinstance(outcome, RunOutcome)

@@ -38,19 +38,19 @@ def runs(
     json_output: JsonOption = False,
 ) -> None:
     """List runs from the index (built first if there is none yet)."""
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.index import default_db_path
-    from sigilctl.index.build import reindex
+    from sigilctl.index.build import ensure_built
     from sigilctl.index.query import RunFilters, query_runs
     from sigilctl.workspace import Workspace
 
     workspace = Workspace.locate(root, artifacts)
     filters = RunFilters(job, brand, job_type, status, since, limit).checked()
     path = default_db_path(workspace.artifacts, db)
-    if not path.exists():
-        output.note(f"no run index at {path} yet; building it from the manifests")
-        with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
-            built = reindex(workspace.artifacts, path, advance)
+    with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
+        built = ensure_built(workspace.artifacts, path, advance)
+    if built is not None:
+        output.note(f"no run index at {path} yet; built it from the manifests")
         for skipped in built.skipped:
             output.warning(f"skipped {skipped.path}: {skipped.reason}")
     records = query_runs(path, workspace.artifacts, filters)
@@ -62,7 +62,7 @@ def runs(
 
 def render(records: list[RunRecord]) -> None:
     """Newest first; run_id shortened to 12 characters (``show`` takes any unique prefix)."""
-    from sigilctl import output
+    from sigilctl.cli import output
 
     table = output.table("finished", "job_id", "run_id", "status", "brand", "job_type")
     for column in table.columns:

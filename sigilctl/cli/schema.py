@@ -17,7 +17,7 @@ def schema(
     name: Annotated[SchemaName, typer.Argument(help="Which schema to print.")],
 ) -> None:
     """Print the JSON Schema of the brief or of the manifest."""
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.schemas import json_schema
 
     output.emit_json(json_schema(name.value))

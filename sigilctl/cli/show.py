@@ -23,7 +23,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Show one run as its manifest records it."""
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.lookup import locate_run
     from sigilctl.run_view import load_run_view
     from sigilctl.workspace import Workspace
@@ -50,7 +50,7 @@ def render(view: RunView) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from sigilctl import output
+    from sigilctl.cli import output
 
     m = view.manifest
     console = output.stdout()

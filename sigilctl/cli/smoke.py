@@ -35,7 +35,7 @@ def smoke(
     json_output: JsonOption = False,
 ) -> None:
     """Check the invariants (identity before tracing, silent tracing failures, verify, ...)."""
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.smoke import run_smoke, select
     from sigilctl.smoke.junit import write_junit
 
@@ -56,7 +56,7 @@ def smoke(
 
 
 def _print(text: str, *, end: str = "\n") -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     output.stdout().print(
         text, end=end, markup=not output.is_plain(), highlight=False, soft_wrap=True
@@ -67,7 +67,7 @@ def _text(text: str) -> str:
     """Text shown as is: escaped where rich markup is on (details may hold brackets)."""
     from rich.markup import escape
 
-    from sigilctl import output
+    from sigilctl.cli import output
 
     return text if output.is_plain() else escape(text)
 
@@ -77,7 +77,7 @@ def _started(index: int, total: int, check: Check) -> None:
 
 
 def _finished(index: int, total: int, result: CheckResult) -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     verdict = "PASS" if result.ok else "FAIL"
     if not output.is_plain():
@@ -88,7 +88,7 @@ def _finished(index: int, total: int, result: CheckResult) -> None:
 
 
 def _summary(result: SmokeResult) -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     total = result.passed + result.failed
     verdict = f"all {total} checks hold" if result.ok else f"{result.failed} of {total} failed"

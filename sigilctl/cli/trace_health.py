@@ -23,7 +23,7 @@ def trace_health(
     json_output: JsonOption = False,
 ) -> None:
     """Check the Langfuse connection: exit 0 healthy or disabled, 1 unhealthy."""
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.observability.health import check_health
 
     report = check_health(timeout)
@@ -37,10 +37,10 @@ def trace_health(
 
 
 def render(report: HealthReport) -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     console = output.stdout()
-    rows = [("status", _styled(report.status)), ("host", report.host or "?")]
+    rows = [("status", output.status_text(report.status)), ("host", report.host or "?")]
     if report.status == "disabled":
         rows.append(("reason", report.error or "?"))
     if report.latency_ms is not None:
@@ -52,12 +52,3 @@ def render(report: HealthReport) -> None:
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         console.print(f"{key:<{width}}  {value}", markup=not output.is_plain(), highlight=False)
-
-
-def _styled(status: str) -> str:
-    from sigilctl import output
-
-    if output.is_plain():
-        return status
-    colour = {"healthy": "green", "unhealthy": "red"}.get(status, "yellow")
-    return f"[{colour}]{status}[/{colour}]"

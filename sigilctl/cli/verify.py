@@ -46,11 +46,15 @@ def verify(
     json_output: JsonOption = False,
 ) -> None:
     """Recompute every hash and id of runs and name every problem (exit 1 if any)."""
-    from sigilctl import output
-    from sigilctl.verify.command import VerifyRequest
-    from sigilctl.verify.command import verify as run_verify
+    from functools import cache
 
-    request = VerifyRequest(tuple(run_dirs or ()), all_runs, job, source, root, artifacts, workers)
+    from sigilctl.cli import output
+    from sigilctl.verify.request import VerifyRequest
+    from sigilctl.verify.request import verify as run_verify
+    from sigilctl.workspace import Workspace
+
+    located = cache(lambda: Workspace.locate(root, artifacts))
+    request = VerifyRequest(located, tuple(run_dirs or ()), all_runs, job, source, workers)
     with output.progress("verifying runs", PROGRESS_MIN_RUNS) as advance:
         result = run_verify(request, advance)
     if json_output:
@@ -62,7 +66,7 @@ def verify(
 
 
 def render(result: VerifyResult) -> None:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     console = output.stdout()
     if len(result.runs) <= DETAIL_LIMIT:
@@ -91,7 +95,7 @@ def _run_table(report: RunReport) -> Group:
     from rich.markup import escape
     from rich.text import Text
 
-    from sigilctl import output
+    from sigilctl.cli import output
     from sigilctl.verify.report import CHECK_GROUPS
 
     status = output.status_text(report.status) if report.status else "unknown"
@@ -117,7 +121,7 @@ def _run_table(report: RunReport) -> Group:
 
 
 def _runs_table(result: VerifyResult) -> object:
-    from sigilctl import output
+    from sigilctl.cli import output
 
     table = output.table("", "job_id", "run_id", "status", "problems", title="Runs")
     for report in result.runs:

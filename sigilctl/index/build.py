@@ -196,6 +196,18 @@ def reindex(artifacts: Path, db: Path, progress: Progress | None = None) -> Rein
     return ReindexResult(db, len(build.indexed), skipped, time.perf_counter() - started)
 
 
+def ensure_built(
+    artifacts: Path, db: Path, progress: Progress | None = None
+) -> ReindexResult | None:
+    """Build the index whole when it does not exist yet (readers never see a partial one).
+
+    Returns what the build did, or None when the index was already there.
+    """
+    if db.exists():
+        return None
+    return reindex(artifacts, db, progress)
+
+
 def _remove_stale_temps(db: Path) -> None:
     """Delete temp files of rebuilds whose process is gone (a crash mid-reindex)."""
     prefix = f".{db.name}{TEMP_INFIX}"

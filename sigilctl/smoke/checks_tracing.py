@@ -63,7 +63,7 @@ def graceful_degradation(ctx: SmokeContext) -> str:
 @contextmanager
 def _failing_backend(ctx: SmokeContext, kind: str) -> Iterator[tuple[str, Any]]:
     """A Langfuse host that answers HTTP 500, or a closed port on 127.0.0.1."""
-    from sigilctl.observability.receiver import closed_port_url
+    from sigilctl.smoke.receiver import closed_port_url
 
     if kind == "HTTP 500":
         with ctx.receiver("error") as receiver:

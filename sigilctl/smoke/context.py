@@ -34,7 +34,7 @@ from sigilctl.verify import RunReport, verify_run
 from sigilctl.workspace import Workspace
 
 if TYPE_CHECKING:
-    from sigilctl.observability.receiver import Mode, OtlpReceiver
+    from sigilctl.smoke.receiver import Mode, OtlpReceiver
 
 RunFunction = Callable[[str, Workspace, RunOptions], RunOutcome]
 VerifyFunction = Callable[[Path], RunReport]
@@ -135,7 +135,7 @@ class SmokeContext:
     @contextmanager
     def receiver(self, mode: Mode = "ok") -> Iterator[OtlpReceiver]:
         """A local Langfuse stand-in on 127.0.0.1 that records every exported span."""
-        from sigilctl.observability.receiver import OtlpReceiver
+        from sigilctl.smoke.receiver import OtlpReceiver
 
         with OtlpReceiver(mode, hang_s=self.failure_flush_timeout_s) as receiver:
             yield receiver

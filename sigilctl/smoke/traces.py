@@ -17,7 +17,8 @@ from sigilctl.steps import StepRecord
 
 if TYPE_CHECKING:
     from sigilctl.observability import GovernanceIds
-    from sigilctl.observability.receiver import OtlpReceiver, ReceivedSpan
+    from sigilctl.observability.otlp import ReceivedSpan
+    from sigilctl.smoke.receiver import OtlpReceiver
 
 # Attribute names of the Langfuse OTLP wire format, as the receiver decodes them.
 TRACE_METADATA = "langfuse.trace.metadata."

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sigilctl.text import printable
+
 # Each human-readable check row groups the problem kinds it can raise, in the order shown.
 CHECK_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -91,7 +93,8 @@ class RunReport:
         return not self.problems and (self.source is None or self.source.state == "current")
 
     def add(self, kind: str, path: str, message: str) -> None:
-        self.problems.append(Problem(kind, path, message))
+        """Record a problem; names taken from the run are escaped, never printed raw."""
+        self.problems.append(Problem(kind, printable(path), printable(message)))
 
     def as_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {

@@ -6,7 +6,7 @@ import pytest
 
 from scripts.cli_reference import COMMANDS, reference
 from sigilctl.cli import app
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_every_registered_command_is_in_the_reference() -> None:

@@ -30,7 +30,7 @@ from sigilctl.resolve import resolve_job
 from sigilctl.runner import run_job
 from sigilctl.verify import verify_run
 from sigilctl.workspace import Workspace
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 JOB = "prop-job"
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,7 +24,7 @@ import pytest
 from sigilctl.errors import InputError
 from sigilctl.resolve import MAX_CONTEXT_FILES, resolve_job
 from sigilctl.workspace import Workspace
-from tests.conftest import Result, run_python
+from tests.helpers import Result, run_python
 
 JOB = "ig-test-001"
 BRIEF = f"jobs/{JOB}/brief.yaml"
@@ -197,7 +197,7 @@ def test_nfc_and_nfd_of_the_same_text_are_two_identities(workspace: Path, cli: C
     document = json.loads(cli("show", nfd, "--json").stdout)
     frozen = json.loads(Path(document["run_dir"], "inputs/doctrine.resolved.json").read_text())
     assert frozen["text"].endswith(unicodedata.normalize("NFD", line))
-    decisions = (Path(__file__).parents[1] / "docs/determinism.md").read_text()
+    decisions = (Path(__file__).parents[2] / "docs/determinism.md").read_text()
     assert "not* NFC/NFD normalised" in decisions and "CRLF / CR become LF" in decisions
 
 

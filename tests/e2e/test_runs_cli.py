@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_python
+from tests.helpers import run_python
 
 Cli = Callable[..., Any]  # the ``cli`` fixture of conftest.py
 DB = Path("artifacts/.sigilctl/index.sqlite")
@@ -108,10 +108,10 @@ def test_filters_on_real_runs(workspace: Path, cli: Cli, three_runs: list[str]) 
 def test_runs_builds_a_missing_index_first_and_says_so(cli: Cli, three_runs: list[str]) -> None:
     result = cli("runs", "--json")
     assert result.code == 0
-    assert "building it" in result.stderr
+    assert "built it from the manifests" in result.stderr
     assert sorted(r["run_id"] for r in json.loads(result.stdout)) == sorted(three_runs)
     again = cli("runs", "--json")
-    assert "building" not in again.stderr
+    assert "built it" not in again.stderr
 
 
 def test_corrupt_manifest_is_skipped_and_named(cli: Cli, three_runs: list[str]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import REPO, run_subprocess
+from tests.helpers import REPO, run_subprocess
 
 RUN_KEYS = {"job_id", "run_id", "inputs_hash", "status", "cached", "run_dir", "langfuse_trace_id"}
 

@@ -2,7 +2,7 @@
 
 Used by the tests, the tracing benchmark and ``sigilctl smoke`` to see exactly what a run
 exports, with no network. Stdlib ``http.server`` in a daemon thread on 127.0.0.1 (port 0 picks
-a free port); payloads are decoded with opentelemetry-proto (a dependency of langfuse).
+a free port); payloads are decoded by ``sigilctl.observability.otlp``.
 
 Modes: ``ok`` (accept), ``hang`` (accept the connection, answer after ``hang_s`` or at stop),
 ``error`` (HTTP 500 everywhere), ``unauthorized`` (HTTP 401 everywhere).
@@ -10,13 +10,12 @@ Modes: ``ok`` (accept), ``hang`` (accept the connection, answer after ``hang_s``
 
 from __future__ import annotations
 
-import gzip
 import json
 import threading
-import zlib
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+from sigilctl.observability.otlp import EXPORT_ACCEPTED, ReceivedSpan, decode_spans
 
 OTEL_TRACES_PATH = "/api/public/otel/v1/traces"
 PROJECTS_PATH = "/api/public/projects"
@@ -31,67 +30,6 @@ PROJECTS_ANSWER = {
         }
     ]
 }
-
-
-@dataclass
-class ReceivedSpan:
-    """One exported span, decoded: ids as lowercase hex, attributes as Python values."""
-
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    name: str
-    start_ns: int
-    end_ns: int
-    attributes: dict[str, Any] = field(default_factory=dict)
-    scope: str = ""
-
-    def attr_json(self, key: str) -> Any:
-        """An attribute the SDK stores as JSON text (metadata, input, output, usage)."""
-        value = self.attributes.get(key)
-        return json.loads(value) if isinstance(value, str) else value
-
-
-def _any_value(value: Any) -> Any:
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [_any_value(v) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: _any_value(kv.value) for kv in value.kvlist_value.values}
-    return getattr(value, kind)
-
-
-def decode_spans(body: bytes, encoding: str | None) -> list[ReceivedSpan]:
-    """Decode one OTLP/HTTP protobuf export request (gzip or deflate or plain)."""
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
-
-    if encoding == "gzip":
-        body = gzip.decompress(body)
-    elif encoding == "deflate":
-        body = zlib.decompress(body)
-    request = ExportTraceServiceRequest()
-    request.ParseFromString(body)
-    spans: list[ReceivedSpan] = []
-    for resource_spans in request.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                spans.append(
-                    ReceivedSpan(
-                        trace_id=span.trace_id.hex(),
-                        span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex() or None,
-                        name=span.name,
-                        start_ns=span.start_time_unix_nano,
-                        end_ns=span.end_time_unix_nano,
-                        attributes={a.key: _any_value(a.value) for a in span.attributes},
-                        scope=scope_spans.scope.name,
-                    )
-                )
-    return spans
 
 
 class OtlpReceiver:
@@ -173,12 +111,7 @@ class OtlpReceiver:
                 with receiver._received:
                     receiver.spans.extend(spans)
                     receiver._received.notify_all()
-                from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-                    ExportTraceServiceResponse,
-                )
-
-                answer = ExportTraceServiceResponse().SerializeToString()
-                self._send(200, answer, "application/x-protobuf")
+                self._send(200, EXPORT_ACCEPTED, "application/x-protobuf")
 
             def _answered_by_mode(self) -> bool:
                 if receiver.mode == "hang":

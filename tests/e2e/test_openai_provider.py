@@ -31,7 +31,7 @@ from sigilctl.providers.retry import (
     parse_policy,
     retry_after_seconds,
 )
-from tests.conftest import ENV_PREFIXES, REPO, Result, run_python, run_subprocess
+from tests.helpers import ENV_PREFIXES, REPO, Result, run_python, run_subprocess
 from tests.openai_server import FakeOpenAI, Reply, captions, completion, serve
 
 JOB = "ig-launch-openai"

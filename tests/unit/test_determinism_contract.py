@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sigilctl.identity import compute_identity
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = {
     "brief": {"job_id": "demo", "model": {"temperature": 1.0}},
     "doctrine": {"id": "voice", "text": "Be calm.\n"},

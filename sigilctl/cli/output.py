@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from sigilctl.text import printable
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -74,12 +76,12 @@ def table(*columns: str, title: str | None = None) -> Table:
 
 def error(message: str) -> None:
     """One sentence on stderr, prefixed so it stands out in CI logs."""
-    sys.stderr.write(f"sigilctl: error: {message}\n")
+    sys.stderr.write(f"sigilctl: error: {printable(message)}\n")
     sys.stderr.flush()
 
 
 def warning(message: str) -> None:
-    sys.stderr.write(f"sigilctl: warning: {message}\n")
+    sys.stderr.write(f"sigilctl: warning: {printable(message)}\n")
     sys.stderr.flush()
 
 
@@ -96,10 +98,29 @@ def mark(ok: bool) -> str:
     return "[green]✓[/green]" if ok else "[red]✗[/red]"
 
 
+# The one colour map: every status word any command prints (runs, jobs, health, checks).
+STATUS_COLOURS = {
+    "succeeded": "green",
+    "current": "green",
+    "healthy": "green",
+    "ok": "green",
+    "failed": "red",
+    "unhealthy": "red",
+    "damaged": "red",
+    "partial": "yellow",
+    "stale": "yellow",
+    "disabled": "yellow",
+    "never run": "yellow",
+    "queued": "cyan",
+    "running": "cyan",
+}
+
+
 def status_text(status: str) -> str:
+    """A status word, coloured where colour is allowed."""
     if is_plain():
         return status
-    colour = {"succeeded": "green", "failed": "red", "partial": "yellow"}.get(status, "white")
+    colour = STATUS_COLOURS.get(status, "white")
     return f"[{colour}]{status}[/{colour}]"
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sigilctl.observability.receiver import OtlpReceiver
-from tests.conftest import Result, run_subprocess
+from sigilctl.smoke.receiver import OtlpReceiver
+from tests.helpers import Result, run_subprocess
 from tests.openai_server import FakeOpenAI, Reply, captions, completion, serve
 
 OPENAI_KEY = "sk-test-SECRET123" + "a1" * 12

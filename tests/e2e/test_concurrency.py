@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sigilctl.verify import verify_run
-from tests.conftest import ENV_PREFIXES, Result
+from tests.helpers import ENV_PREFIXES, Result
 
 JOB = "ig-test-001"
 PARALLEL = 8

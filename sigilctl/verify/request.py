@@ -23,23 +23,20 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class VerifyRequest:
+    """What to verify. ``workspace`` locates the workspace only when it is needed: run
+    directories given as paths verify anywhere, even outside a workspace."""
+
+    workspace: Callable[[], Workspace]
     targets: Sequence[str] = ()
     all_runs: bool = False
     job_id: str | None = None
     source: bool = False
-    root: Path | None = None
-    artifacts: Path | None = None
     workers: int | None = None
 
 
 def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> VerifyResult:
     """Verify the requested runs; bad usage or a path that is no run is an InputError."""
-    workspace: Workspace | None = None
-
-    def located() -> Workspace:
-        nonlocal workspace
-        workspace = workspace or Workspace.locate(request.root, request.artifacts)
-        return workspace
+    located = request.workspace
 
     if request.targets and request.all_runs:
         raise InputError("give RUN_DIR arguments or --all, not both")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from sigilctl.verify import verify_run
-from tests.conftest import Result, run_python
+from tests.helpers import Result, run_python
 
 JOB = "ig-test-001"
 Cli = Callable[..., Result]

@@ -25,14 +25,14 @@ from sigilctl import observability
 from sigilctl.canonical import canonical_bytes
 from sigilctl.identity import compute_inputs_hash, derive_run_id, sha256_hex
 from sigilctl.manifest import MANIFEST_NAME
-from sigilctl.observability.receiver import OtlpReceiver
 from sigilctl.runner import RunOptions, RunOutcome, run_job
 from sigilctl.smoke import CHECKS, CheckFailed, SmokeContext, check_named, run_smoke
 from sigilctl.smoke.context import example_files, sealed_environment
 from sigilctl.smoke.junit import write_junit
+from sigilctl.smoke.receiver import OtlpReceiver
 from sigilctl.verify import RunReport
 from sigilctl.workspace import Workspace
-from tests.conftest import REPO, Result, run_subprocess
+from tests.helpers import REPO, Result, run_subprocess
 
 Cli = Callable[..., Result]
 NAMES = [c.name for c in CHECKS]

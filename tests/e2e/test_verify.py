@@ -11,7 +11,7 @@ from typing import Any
 import rfc8785
 
 from sigilctl.verify import verify_run
-from tests.conftest import Result, make_run, run_python
+from tests.helpers import Result, make_run, run_python
 
 Cli = Callable[..., Result]
 

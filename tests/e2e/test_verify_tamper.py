@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import rfc8785
 
-from tests.conftest import Result, make_run
+from tests.helpers import Result, make_run
 
 Cli = Callable[..., Result]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sigilctl.observability.receiver import OtlpReceiver, closed_port_url
+from sigilctl.smoke.receiver import OtlpReceiver, closed_port_url
 
 SECRET = "sk-lf-" + "9d" * 16
 

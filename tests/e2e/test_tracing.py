@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from sigilctl import observability
-from sigilctl.observability.receiver import OtlpReceiver, ReceivedSpan, closed_port_url
+from sigilctl.observability.otlp import ReceivedSpan
 from sigilctl.observability.settings import decide, in_sample
+from sigilctl.smoke.receiver import OtlpReceiver, closed_port_url
 from sigilctl.steps import StepRecord
-from tests.conftest import Result, run_python, run_subprocess
+from tests.helpers import Result, run_python, run_subprocess
 
 JOB = "ig-test-001"
 SECRET = "sk-lf-" + "7c" * 16
