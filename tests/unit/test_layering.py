@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+
 import pytest
 
 from tests.helpers import REPO
