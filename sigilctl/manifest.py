@@ -58,7 +58,24 @@ class ProviderRecord(BaseModel):
     attempts: int | None = None
 
 
+class CostRecord(BaseModel):
+    """What the model calls of a run cost (SPEC §12); ``total`` is null with a ``reason`` when a
+    price is unknown, never a made-up 0."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    currency: str = "USD"
+    input: float | None = None
+    output: float | None = None
+    total: float | None = None
+    source: str | None = None
+    reason: str | None = None
+
+
 class Manifest(BaseModel):
+    """Fields after ``pipeline_version`` are all outside the identity (root level, optional):
+    older manifests lack them and still read."""
+
     model_config = ConfigDict(extra="ignore")
 
     schema_version: str = SCHEMA_VERSION
@@ -79,6 +96,15 @@ class Manifest(BaseModel):
     usage: UsageRecord | None = None
     provider: ProviderRecord | None = None
     pipeline_version: str | None = None
+    # One execution of the run_id (SPEC §8): sorts by start time; names its history folder.
+    execution_id: str | None = None
+    # Where the trace was sent: the Langfuse base URL without credentials (SPEC §9).
+    langfuse_host: str | None = None
+    # The queue task that executed the run (SPEC §10).
+    queue_job_id: str | None = None
+    cost: CostRecord | None = None
+    # sha256 of the exact prompt text sent to the provider (replay compares it, SPEC §12).
+    prompt_sha256: str | None = None
 
     def to_bytes(self) -> bytes:
         """Pretty, key-sorted JSON with a trailing newline: stable and readable in diffs."""
