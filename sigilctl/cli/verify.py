@@ -96,22 +96,24 @@ def _run_table(report: RunReport) -> Group:
     from rich.text import Text
 
     from sigilctl.cli import output
-    from sigilctl.verify.report import CHECK_GROUPS
+    from sigilctl.verify.report import CheckGroup
 
     status = output.status_text(report.status) if report.status else "unknown"
     heading = f"{report.job_id or '?'}/{report.run_id or '?'}  status: {status}"
     counts = {
-        "snapshot files match their hash and size": f"{report.snapshot_count} snapshot(s)",
-        "artifacts match their hash and size": f"{report.artifact_count} artifact(s)",
+        CheckGroup.SNAPSHOT_FILES: f"{report.snapshot_count} snapshot(s)",
+        CheckGroup.ARTIFACTS: f"{report.artifact_count} artifact(s)",
     }
     table = output.table("", "check", "detail")
-    by_kind: dict[str, list[str]] = {}
+    by_group: dict[CheckGroup, list[str]] = {}
     for problem in report.problems:
-        by_kind.setdefault(problem.kind, []).append(f"{problem.kind}: {problem.message}")
-    for label, kinds in CHECK_GROUPS:
-        found = [m for k in kinds for m in by_kind.get(k, [])]
-        detail = "\n".join(found) if found else counts.get(label, "")
-        table.add_row(output.mark(not found), label, escape(detail))
+        by_group.setdefault(problem.kind.group, []).append(
+            f"{problem.kind.value}: {problem.message}"
+        )
+    for group in CheckGroup:
+        found = by_group.get(group, [])
+        detail = "\n".join(found) if found else counts.get(group, "")
+        table.add_row(output.mark(not found), group.label, escape(detail))
     if report.source is not None:
         state = report.source
         table.add_row(
@@ -125,7 +127,7 @@ def _runs_table(result: VerifyResult) -> object:
 
     table = output.table("", "job_id", "run_id", "status", "problems", title="Runs")
     for report in result.runs:
-        kinds = sorted({p.kind for p in report.problems})
+        kinds = sorted({p.kind.value for p in report.problems})
         if report.source and report.source.state != "current":
             kinds.append(f"source {report.source.state}")
         table.add_row(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sigilctl.errors import InputError
 from sigilctl.store import RunStore
-from sigilctl.verify.report import Problem, RunReport
+from sigilctl.verify.report import Kind, Problem, RunReport
 from sigilctl.verify.run_check import verify_run
 from sigilctl.workspace import check_job_id
 
@@ -79,7 +79,7 @@ def _verify_chunk(run_dirs: list[Path]) -> list[_Packed]:
     packed = []
     for run_dir in run_dirs:
         r = verify_run(run_dir)
-        problems = [(p.kind, p.path, p.message) for p in r.problems]
+        problems = [(p.kind.value, p.path, p.message) for p in r.problems]
         packed.append((r.run_id, r.job_id, r.status, r.snapshot_count, r.artifact_count, problems))
     return packed
 
@@ -87,5 +87,11 @@ def _verify_chunk(run_dirs: list[Path]) -> list[_Packed]:
 def _expand(run_dir: Path, packed: _Packed) -> RunReport:
     run_id, job_id, status, snapshots, artifacts, problems = packed
     return RunReport(
-        run_dir, run_id, job_id, status, snapshots, artifacts, [Problem(*p) for p in problems]
+        run_dir,
+        run_id,
+        job_id,
+        status,
+        snapshots,
+        artifacts,
+        [Problem(Kind(kind), path, message) for kind, path, message in problems],
     )

@@ -9,51 +9,102 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from enum import Enum, StrEnum
 from typing import Any
 
 from sigilctl.text import printable
 
-# Each human-readable check row groups the problem kinds it can raise, in the order shown.
-CHECK_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "manifest readable and well-formed",
-        ("manifest_missing", "manifest_unreadable", "manifest_invalid"),
-    ),
-    (
-        "paths stay inside the run and are readable",
-        ("path_escape", "path_misplaced", "symlink", "file_unreadable"),
-    ),
-    (
-        "snapshot files match their hash and size",
-        ("snapshot_missing", "snapshot_hash_mismatch", "snapshot_size_mismatch"),
-    ),
-    ("snapshots are RFC 8785 canonical", ("snapshot_not_canonical",)),
-    ("snapshot entries hold only path, sha256, bytes", ("snapshot_extra_field",)),
-    ("inputs_hash recomputed from snapshot hashes", ("inputs_hash_mismatch",)),
-    ("run_id recomputed from inputs_hash", ("run_id_mismatch",)),
-    ("folders named <job_id>/<run_id>", ("run_dir_name_mismatch", "job_dir_mismatch")),
-    (
-        "artifacts match their hash and size",
-        (
-            "artifact_missing",
-            "artifact_hash_mismatch",
-            "artifact_size_mismatch",
-            "artifact_extra_field",
-        ),
-    ),
-    ("no unlisted files in inputs/ or outputs/", ("unlisted_file",)),
-    ("trace ids only at the manifest root", ("trace_id_misplaced",)),
-)
+
+class CheckGroup(Enum):
+    """The human-readable check rows of ``verify``, in the order they are shown."""
+
+    MANIFEST = "manifest readable and well-formed"
+    PATHS = "paths stay inside the run and are readable"
+    SNAPSHOT_FILES = "snapshot files match their hash and size"
+    CANONICAL = "snapshots are RFC 8785 canonical"
+    SNAPSHOT_ENTRIES = "snapshot entries hold only path, sha256, bytes"
+    INPUTS_HASH = "inputs_hash recomputed from snapshot hashes"
+    RUN_ID = "run_id recomputed from inputs_hash"
+    FOLDERS = "folders named <job_id>/<run_id>"
+    ARTIFACTS = "artifacts match their hash and size"
+    UNLISTED = "no unlisted files in inputs/ or outputs/"
+    TRACE_IDS = "trace ids only at the manifest root"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class Kind(StrEnum):
+    """Every problem ``verify`` can name (stable strings, for scripts); each knows its group."""
+
+    MANIFEST_MISSING = "manifest_missing"
+    MANIFEST_UNREADABLE = "manifest_unreadable"
+    MANIFEST_INVALID = "manifest_invalid"
+    PATH_ESCAPE = "path_escape"
+    PATH_MISPLACED = "path_misplaced"
+    SYMLINK = "symlink"
+    FILE_UNREADABLE = "file_unreadable"
+    SNAPSHOT_MISSING = "snapshot_missing"
+    SNAPSHOT_HASH_MISMATCH = "snapshot_hash_mismatch"
+    SNAPSHOT_SIZE_MISMATCH = "snapshot_size_mismatch"
+    SNAPSHOT_NOT_CANONICAL = "snapshot_not_canonical"
+    SNAPSHOT_EXTRA_FIELD = "snapshot_extra_field"
+    INPUTS_HASH_MISMATCH = "inputs_hash_mismatch"
+    RUN_ID_MISMATCH = "run_id_mismatch"
+    RUN_DIR_NAME_MISMATCH = "run_dir_name_mismatch"
+    JOB_DIR_MISMATCH = "job_dir_mismatch"
+    ARTIFACT_MISSING = "artifact_missing"
+    ARTIFACT_HASH_MISMATCH = "artifact_hash_mismatch"
+    ARTIFACT_SIZE_MISMATCH = "artifact_size_mismatch"
+    ARTIFACT_EXTRA_FIELD = "artifact_extra_field"
+    UNLISTED_FILE = "unlisted_file"
+    TRACE_ID_MISPLACED = "trace_id_misplaced"
+
+    @property
+    def group(self) -> CheckGroup:
+        return _GROUPS[self]
+
+    @classmethod
+    def of(cls, what: str, suffix: str) -> Kind:
+        """``snapshot``/``artifact`` + ``missing``/``hash_mismatch``/... as one kind."""
+        return cls(f"{what}_{suffix}")
+
+
+_GROUPS: dict[Kind, CheckGroup] = {
+    Kind.MANIFEST_MISSING: CheckGroup.MANIFEST,
+    Kind.MANIFEST_UNREADABLE: CheckGroup.MANIFEST,
+    Kind.MANIFEST_INVALID: CheckGroup.MANIFEST,
+    Kind.PATH_ESCAPE: CheckGroup.PATHS,
+    Kind.PATH_MISPLACED: CheckGroup.PATHS,
+    Kind.SYMLINK: CheckGroup.PATHS,
+    Kind.FILE_UNREADABLE: CheckGroup.PATHS,
+    Kind.SNAPSHOT_MISSING: CheckGroup.SNAPSHOT_FILES,
+    Kind.SNAPSHOT_HASH_MISMATCH: CheckGroup.SNAPSHOT_FILES,
+    Kind.SNAPSHOT_SIZE_MISMATCH: CheckGroup.SNAPSHOT_FILES,
+    Kind.SNAPSHOT_NOT_CANONICAL: CheckGroup.CANONICAL,
+    Kind.SNAPSHOT_EXTRA_FIELD: CheckGroup.SNAPSHOT_ENTRIES,
+    Kind.INPUTS_HASH_MISMATCH: CheckGroup.INPUTS_HASH,
+    Kind.RUN_ID_MISMATCH: CheckGroup.RUN_ID,
+    Kind.RUN_DIR_NAME_MISMATCH: CheckGroup.FOLDERS,
+    Kind.JOB_DIR_MISMATCH: CheckGroup.FOLDERS,
+    Kind.ARTIFACT_MISSING: CheckGroup.ARTIFACTS,
+    Kind.ARTIFACT_HASH_MISMATCH: CheckGroup.ARTIFACTS,
+    Kind.ARTIFACT_SIZE_MISMATCH: CheckGroup.ARTIFACTS,
+    Kind.ARTIFACT_EXTRA_FIELD: CheckGroup.ARTIFACTS,
+    Kind.UNLISTED_FILE: CheckGroup.UNLISTED,
+    Kind.TRACE_ID_MISPLACED: CheckGroup.TRACE_IDS,
+}
 
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str
+    kind: Kind
     path: str
     message: str
 
     def as_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "path": self.path, "message": self.message}
+        return {"kind": self.kind.value, "path": self.path, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -92,7 +143,7 @@ class RunReport:
         """No integrity problem, and (when ``--source`` was asked) no drift either."""
         return not self.problems and (self.source is None or self.source.state == "current")
 
-    def add(self, kind: str, path: str, message: str) -> None:
+    def add(self, kind: Kind, path: str, message: str) -> None:
         """Record a problem; names taken from the run are escaped, never printed raw."""
         self.problems.append(Problem(kind, printable(path), printable(message)))
 

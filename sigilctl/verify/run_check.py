@@ -21,7 +21,7 @@ import orjson
 from sigilctl.canonical import is_canonical
 from sigilctl.identity import compute_inputs_hash, derive_run_id
 from sigilctl.manifest import MANIFEST_NAME, RUN_STATUSES
-from sigilctl.verify.report import RunReport
+from sigilctl.verify.report import Kind, RunReport
 
 TRACE_KEY = "langfuse_trace_id"
 # In canonical JSON a quote inside a string is escaped, so this only ever matches an object key.
@@ -45,11 +45,11 @@ def _load_manifest(run_dir: Path, report: RunReport) -> tuple[dict[str, Any], by
     try:
         data = (run_dir / MANIFEST_NAME).read_bytes()
     except FileNotFoundError:
-        report.add("manifest_missing", MANIFEST_NAME, f"{MANIFEST_NAME} does not exist")
+        report.add(Kind.MANIFEST_MISSING, MANIFEST_NAME, f"{MANIFEST_NAME} does not exist")
         return None
     except OSError as exc:
         report.add(
-            "manifest_unreadable",
+            Kind.MANIFEST_UNREADABLE,
             MANIFEST_NAME,
             f"{MANIFEST_NAME} cannot be read ({exc.strerror or exc})",
         )
@@ -58,12 +58,12 @@ def _load_manifest(run_dir: Path, report: RunReport) -> tuple[dict[str, Any], by
         manifest = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         report.add(
-            "manifest_unreadable", MANIFEST_NAME, f"{MANIFEST_NAME} is not valid JSON ({exc})"
+            Kind.MANIFEST_UNREADABLE, MANIFEST_NAME, f"{MANIFEST_NAME} is not valid JSON ({exc})"
         )
         return None
     if not isinstance(manifest, dict):
         report.add(
-            "manifest_invalid",
+            Kind.MANIFEST_INVALID,
             MANIFEST_NAME,
             f"{MANIFEST_NAME} must hold a JSON object, not {type(manifest).__name__}",
         )
@@ -103,7 +103,7 @@ class _RunCheck:
         self.listed: set[str] = set()
 
     def invalid(self, message: str) -> None:
-        self.report.add("manifest_invalid", MANIFEST_NAME, message)
+        self.report.add(Kind.MANIFEST_INVALID, MANIFEST_NAME, message)
 
     def check(self) -> None:
         header = self._header()
@@ -117,7 +117,7 @@ class _RunCheck:
         self._artifacts()
         for rel in sorted(self.files.keys() - self.listed):
             what = "a symbolic link" if self.files[rel] == _LINK else "a file"
-            self.report.add("unlisted_file", rel, f"{rel} is {what} the manifest does not list")
+            self.report.add(Kind.UNLISTED_FILE, rel, f"{rel} is {what} the manifest does not list")
 
     def _header(self) -> dict[str, str | None]:
         """The identifying root fields; a wrong type is a schema problem."""
@@ -154,7 +154,7 @@ class _RunCheck:
                 here = f"{where}.{key}" if where else str(key)
                 if key == TRACE_KEY and not root and not entry:
                     self.report.add(
-                        "trace_id_misplaced",
+                        Kind.TRACE_ID_MISPLACED,
                         MANIFEST_NAME,
                         f"{MANIFEST_NAME}: {TRACE_KEY} found at '{here}'; "
                         "it belongs at the manifest root only",
@@ -173,7 +173,7 @@ class _RunCheck:
         except FileNotFoundError:
             return
         except OSError as exc:
-            self.report.add("file_unreadable", top, f"{top}/ cannot be read ({exc.strerror})")
+            self.report.add(Kind.FILE_UNREADABLE, top, f"{top}/ cannot be read ({exc.strerror})")
             return
         if not stat.S_ISDIR(mode):
             self.files[top] = _LINK if stat.S_ISLNK(mode) else _OTHER
@@ -192,7 +192,9 @@ class _RunCheck:
                         else:
                             self.files[name] = _LINK if entry.is_symlink() else _OTHER
             except OSError as exc:
-                self.report.add("file_unreadable", rel, f"{rel}/ cannot be listed ({exc.strerror})")
+                self.report.add(
+                    Kind.FILE_UNREADABLE, rel, f"{rel}/ cannot be listed ({exc.strerror})"
+                )
 
     def _entries(self, what: str, field: str, entry: Any) -> tuple[str, str, int] | None:
         """Validate one {path, sha256, bytes} entry; name extra keys; return it when usable."""
@@ -203,7 +205,7 @@ class _RunCheck:
         if extra:
             names = ", ".join(f"'{k}'" for k in extra)
             self.report.add(
-                f"{what}_extra_field",
+                Kind.of(what, "extra_field"),
                 MANIFEST_NAME,
                 f"{MANIFEST_NAME}: {field} holds extra field(s) {names}; an entry is "
                 "exactly path, sha256, bytes",
@@ -229,7 +231,7 @@ class _RunCheck:
         parts = path.split("/")
         if path.startswith("/") or re.match(r"[A-Za-z]:[\\/]", path) or ".." in parts:
             self.report.add(
-                "path_escape",
+                Kind.PATH_ESCAPE,
                 MANIFEST_NAME,
                 f"{field}.path '{path}' escapes the run directory; it was not followed",
             )
@@ -241,7 +243,7 @@ class _RunCheck:
             or (len(parts) < 2 or parts[0] != top)
         ):
             self.report.add(
-                "path_misplaced",
+                Kind.PATH_MISPLACED,
                 MANIFEST_NAME,
                 f"{field}.path '{path}' must be a plain relative path under {top}/",
             )
@@ -253,15 +255,17 @@ class _RunCheck:
         kind = self.files.get(rel)
         if kind is None or kind == _OTHER:
             detail = "does not exist" if kind is None else "is not a regular file"
-            self.report.add(f"{what}_missing", rel, f"{what} file {rel} {detail}")
+            self.report.add(Kind.of(what, "missing"), rel, f"{what} file {rel} {detail}")
             return None
         if kind == _LINK:
-            self.report.add("symlink", rel, f"{rel} is a symbolic link; verify does not follow it")
+            self.report.add(
+                Kind.SYMLINK, rel, f"{rel} is a symbolic link; verify does not follow it"
+            )
             return None
         try:
             return os.open(os.path.join(self.base, rel), os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as exc:
-            self.report.add("file_unreadable", rel, f"{rel} cannot be read ({exc.strerror})")
+            self.report.add(Kind.FILE_UNREADABLE, rel, f"{rel} cannot be read ({exc.strerror})")
             return None
 
     def _compare(
@@ -275,14 +279,14 @@ class _RunCheck:
     ) -> bool:
         if size != listed_size:
             self.report.add(
-                f"{what}_size_mismatch",
+                Kind.of(what, "size_mismatch"),
                 rel,
                 f"{rel} is {size} bytes; the manifest lists {listed_size}",
             )
             return False
         if digest != listed_digest:
             self.report.add(
-                f"{what}_hash_mismatch",
+                Kind.of(what, "hash_mismatch"),
                 rel,
                 f"{rel} has sha256 {digest}; the manifest lists {listed_digest}",
             )
@@ -316,13 +320,13 @@ class _RunCheck:
                 continue
             if not is_canonical(data):
                 self.report.add(
-                    "snapshot_not_canonical",
+                    Kind.SNAPSHOT_NOT_CANONICAL,
                     rel,
                     f"{rel} is not RFC 8785 canonical JSON (the bytes a run writes are canonical)",
                 )
             elif _TRACE_KEY_BYTES in data:
                 self.report.add(
-                    "trace_id_misplaced",
+                    Kind.TRACE_ID_MISPLACED,
                     rel,
                     f"{rel} holds a {TRACE_KEY}; trace ids must never enter a snapshot",
                 )
@@ -334,7 +338,7 @@ class _RunCheck:
             recomputed = compute_inputs_hash(hashes)
             if recomputed != inputs_hash:
                 self.report.add(
-                    "inputs_hash_mismatch",
+                    Kind.INPUTS_HASH_MISMATCH,
                     MANIFEST_NAME,
                     f"inputs_hash recomputed from the snapshot hashes is {recomputed}; "
                     f"the manifest says {inputs_hash}",
@@ -343,21 +347,21 @@ class _RunCheck:
             derived = derive_run_id(inputs_hash)
             if derived != run_id:
                 self.report.add(
-                    "run_id_mismatch",
+                    Kind.RUN_ID_MISMATCH,
                     MANIFEST_NAME,
                     f"run_id derived from inputs_hash is {derived}; the manifest says {run_id}",
                 )
         folder = os.path.abspath(self.base)
         if run_id is not None and os.path.basename(folder) != run_id:
             self.report.add(
-                "run_dir_name_mismatch",
+                Kind.RUN_DIR_NAME_MISMATCH,
                 ".",
                 f"the run folder is named '{os.path.basename(folder)}' but its run_id is {run_id}",
             )
         parent = os.path.basename(os.path.dirname(folder))
         if job_id is not None and parent != job_id:
             self.report.add(
-                "job_dir_mismatch",
+                Kind.JOB_DIR_MISMATCH,
                 "..",
                 f"the run sits in folder '{parent}' but its job_id is '{job_id}'",
             )

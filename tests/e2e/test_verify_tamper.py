@@ -179,6 +179,40 @@ def t_symlinked_output(run: Path) -> Path:
     return run
 
 
+def t_delete_manifest(run: Path) -> Path:
+    (run / "manifest.json").unlink()
+    return run
+
+
+def t_misplaced_path(run: Path) -> Path:
+    manifest = load_manifest(run)
+    manifest["artifacts"][0]["path"] = "inputs/brief.resolved.json"
+    save_manifest(run, manifest)
+    return run
+
+
+def t_unreadable_output(run: Path) -> Path:
+    """A listed file replaced by a FIFO: it exists, and opening it must never block verify."""
+    target = run / "outputs/captions.json"
+    target.unlink()
+    os.mkfifo(target)
+    return run
+
+
+def t_grow_snapshot_entry(run: Path) -> Path:
+    manifest = load_manifest(run)
+    manifest["input_snapshots"]["doctrine"]["bytes"] += 1
+    save_manifest(run, manifest)
+    return run
+
+
+def t_extra_artifact_field(run: Path) -> Path:
+    manifest = load_manifest(run)
+    manifest["artifacts"][0]["note"] = "added later"
+    save_manifest(run, manifest)
+    return run
+
+
 # (tampering, the kind that must be named, and for the precise cases every kind expected)
 BATTERY: list[tuple[Callable[[Path], Path], str, set[str] | None]] = [
     (t_flip_snapshot, "snapshot_hash_mismatch", {"snapshot_hash_mismatch"}),
@@ -202,7 +236,28 @@ BATTERY: list[tuple[Callable[[Path], Path], str, set[str] | None]] = [
     (t_path_escape, "path_escape", {"path_escape", "unlisted_file"}),
     (t_absolute_path, "path_escape", {"path_escape", "unlisted_file"}),
     (t_symlinked_output, "symlink", {"symlink"}),
+    (t_delete_manifest, "manifest_missing", {"manifest_missing"}),
+    (t_misplaced_path, "path_misplaced", None),
+    (t_unreadable_output, "artifact_missing", {"artifact_missing"}),
+    (t_grow_snapshot_entry, "snapshot_size_mismatch", {"snapshot_size_mismatch"}),
+    (t_extra_artifact_field, "artifact_extra_field", {"artifact_extra_field"}),
 ]
+
+
+def test_every_problem_kind_has_a_group_a_doc_line_and_a_tamper_case() -> None:
+    """A new kind cannot be added without its check row, its line in docs/verify.md and a case
+    here that makes verify name it (file_unreadable needs a read error, which root, who runs
+    CI here, cannot be given on a local disk: it is the one kind without a case)."""
+    from sigilctl.verify.report import Kind
+    from tests.helpers import REPO
+
+    doc = (REPO / "docs/verify.md").read_text()
+    battery = {kind for _, kind, _ in BATTERY}
+    for kind in Kind:
+        assert kind.group is not None
+        assert f"`{kind.value}`" in doc, f"docs/verify.md has no line for {kind.value}"
+        if kind is not Kind.FILE_UNREADABLE:
+            assert kind.value in battery, f"no tamper case names {kind.value}"
 
 
 @pytest.mark.parametrize(
