@@ -8,8 +8,8 @@ judged (a consistent ``failed`` run is clean).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from enum import Enum, StrEnum
+from pathlib import Path
 from typing import Any
 
 from sigilctl.text import printable
