@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from sigilctl import __version__
+from sigilctl.cli import attest as attest_cmd
 from sigilctl.cli import diff as diff_cmd
 from sigilctl.cli import reindex as reindex_cmd
 from sigilctl.cli import replay as replay_cmd
@@ -87,6 +88,9 @@ app.command("diff", short_help="Which inputs and outputs of two runs differ, and
 )
 app.command("replay", short_help="Re-execute a run from its own inputs and compare.")(
     replay_cmd.replay
+)
+app.command("attest", short_help="Sign a run's provenance (in-toto, DSSE); make keys.")(
+    attest_cmd.attest
 )
 app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
     schema_cmd.schema
