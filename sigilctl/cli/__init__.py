@@ -17,6 +17,7 @@ import typer
 from sigilctl import __version__
 from sigilctl.cli import attest as attest_cmd
 from sigilctl.cli import diff as diff_cmd
+from sigilctl.cli import export as export_cmd
 from sigilctl.cli import reindex as reindex_cmd
 from sigilctl.cli import replay as replay_cmd
 from sigilctl.cli import run as run_cmd
@@ -91,6 +92,9 @@ app.command("replay", short_help="Re-execute a run from its own inputs and compa
 )
 app.command("attest", short_help="Sign a run's provenance (in-toto, DSSE); make keys.")(
     attest_cmd.attest
+)
+app.command("export", short_help="Archive a run with its history and attestation.")(
+    export_cmd.export
 )
 app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
     schema_cmd.schema
