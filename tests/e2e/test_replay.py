@@ -111,13 +111,12 @@ class LeakyCopy(InstagramCopy):
 
 
 @pytest.fixture
-def leaky(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def leaky(monkeypatch: pytest.MonkeyPatch) -> None:
     def get(job_type: str, *, source: str = "brief") -> Pipeline:
         return LeakyCopy()
 
     monkeypatch.setattr(pipelines, "get_pipeline", get)
     monkeypatch.setattr(resolve, "get_pipeline", get)
-    yield
 
 
 def test_a_pipeline_that_reads_beyond_its_snapshots_fails_replay(
