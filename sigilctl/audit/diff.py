@@ -67,6 +67,8 @@ class RunDiff:
     b_label: str
     snapshots: dict[str, SnapshotDiff]
     outputs: dict[str, Status]
+    # Runs that do not verify: their files may not hold what their manifests list.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def same_inputs(self) -> bool:
@@ -156,6 +158,21 @@ def compare_outputs(before: dict[str, str], after: dict[str, str]) -> dict[str, 
     return result
 
 
+def integrity_warnings(*runs: LoadedRun) -> list[str]:
+    """One line per run that does not verify (outputs are compared by their listed hashes)."""
+    from sigilctl.verify import verify_run
+
+    warnings = []
+    for run in {run.run_dir: run for run in runs}.values():
+        report = verify_run(run.run_dir)
+        if report.problems:
+            warnings.append(
+                f"{run.label} does not verify ({len(report.problems)} problem(s), first: "
+                f"{report.problems[0].message}); run 'sigilctl verify' on it"
+            )
+    return warnings
+
+
 def diff_runs(a: LoadedRun, b: LoadedRun) -> RunDiff:
     """Compare two runs' input snapshots (patches from A to B) and outputs."""
     return RunDiff(
@@ -165,6 +182,7 @@ def diff_runs(a: LoadedRun, b: LoadedRun) -> RunDiff:
         b.label,
         compare_snapshots(a.snapshots, b.snapshots, a.snapshot_hashes(), b.snapshot_hashes()),
         compare_outputs(a.output_hashes(), b.output_hashes()),
+        integrity_warnings(a, b),
     )
 
 
@@ -189,4 +207,5 @@ def diff_source(run: LoadedRun, workspace: Workspace) -> RunDiff:
         f"jobs/{run.job_id} now (a run would be {identity.run_id})",
         compare_snapshots(run.snapshots, now, run.snapshot_hashes(), identity.snapshot_hashes),
         {},
+        integrity_warnings(run),
     )

@@ -47,6 +47,8 @@ def diff(
         result = diff_source(first, workspace)
     else:
         result = diff_runs(first, load_run(locate_run(run_b, workspace)))
+    for warning in result.warnings:
+        output.warning(warning)
     if json_output:
         output.emit_json(result.as_json())
     else:
