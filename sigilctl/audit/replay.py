@@ -24,6 +24,7 @@ from sigilctl.audit.request import (
     ReplayError,
     build_with,
     load_pipeline,
+    prompt_bytes,
     prompt_sha256,
 )
 from sigilctl.errors import InputError
@@ -32,6 +33,7 @@ from sigilctl.pipelines.base import OutputError
 from sigilctl.providers.base import ProviderError
 
 OutputStatus = Literal["same", "changed"]
+PROMPT_FILE = "prompt.json"
 
 
 @dataclass
@@ -143,6 +145,8 @@ def _replay(
             result.error = f"the request cannot be rebuilt from the snapshots: {exc}"
     if _leaked(box, "building the request", result) or built is None:
         return
+    # The prompt as RFC 8785 bytes: its sha256 is what the manifest's prompt_sha256 records.
+    (scratch / PROMPT_FILE).write_bytes(prompt_bytes(built.request))
     expected = run.manifest.prompt_sha256
     result.prompt_identical = None if expected is None else prompt_sha256(built.request) == expected
     if expected is None:

@@ -38,10 +38,16 @@ class BuiltRequest:
     request: GenerationRequest
 
 
+def prompt_bytes(request: GenerationRequest) -> bytes:
+    """The RFC 8785 bytes of ``{"system": ..., "prompt": ...}``: the exact text a provider is
+    sent."""
+    return canonical_bytes({"system": request.system, "prompt": request.prompt})
+
+
 def prompt_sha256(request: GenerationRequest) -> str:
-    """sha256 of the RFC 8785 bytes of ``{"system": ..., "prompt": ...}``: the exact text a
-    provider is sent (recorded in the manifest as ``prompt_sha256``, outside the identity)."""
-    return sha256_hex(canonical_bytes({"system": request.system, "prompt": request.prompt}))
+    """sha256 of ``prompt_bytes`` (recorded in the manifest as ``prompt_sha256``, outside the
+    identity)."""
+    return sha256_hex(prompt_bytes(request))
 
 
 def load_pipeline(snapshots: Mapping[str, Any]) -> Pipeline:

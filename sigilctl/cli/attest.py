@@ -32,8 +32,8 @@ def attest(
         Path | None,
         typer.Option(
             "--out",
-            help="Envelope file (default: <artifacts>/.sigilctl/attestations/<job>/"
-            "<run_id>.intoto.jsonl).",
+            help="Envelope file (default: the run's own, under "
+            "<artifacts>/.sigilctl/attestations/).",
             show_default=False,
         ),
     ] = None,

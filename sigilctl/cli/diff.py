@@ -20,7 +20,7 @@ def diff(
     ],
     run_b: Annotated[
         str | None,
-        typer.Argument(metavar="[B]", help="The run to compare with (omit with --source)."),
+        typer.Argument(metavar="B", help="The run to compare with (omit with --source)."),
     ] = None,
     source: Annotated[
         bool,

@@ -4,6 +4,7 @@ fails loudly."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -79,6 +80,10 @@ def test_keep_leaves_the_replayed_run_for_inspection(
     assert (kept / "inputs/context.resolved.json").read_bytes() == (
         run / "inputs/context.resolved.json"
     ).read_bytes()
+    manifest = json.loads((run / "manifest.json").read_text())
+    prompt = (kept / "prompt.json").read_bytes()
+    assert hashlib.sha256(prompt).hexdigest() == manifest["prompt_sha256"]
+    assert "proving exactly what produced every caption" in json.loads(prompt)["prompt"]
 
 
 def test_a_tampered_context_snapshot_is_reported_and_verify_flags_it(
