@@ -150,6 +150,8 @@ def attest_run(run_dir: Path, key_path: Path, out: Path | None, artifacts: Path)
     statement = build_statement(run, read_run_file(run_dir, MANIFEST_NAME))
     payload = orjson.dumps(statement, option=orjson.OPT_SORT_KEYS)
     line = orjson.dumps(sign_envelope(payload, key), option=orjson.OPT_SORT_KEYS) + b"\n"
+    if out is not None and out.resolve().is_relative_to(run_dir.resolve()):
+        raise InputError(f"--out {out} is inside the run folder; run folders are never written")
     path = out if out is not None else default_path(artifacts, run.job_id, run.run_id)
     added = _add_line(path, line)
     return AttestOutcome(

@@ -54,6 +54,12 @@ class ExportOutcome:
         }
 
 
+def refuse_inside(path: Path, run_dir: Path, what: str) -> None:
+    """Run folders are immutable: nothing sigilctl makes about a run is written inside one."""
+    if path.resolve().is_relative_to(run_dir.resolve()):
+        raise InputError(f"{what} {path} is inside the run folder; run folders are never written")
+
+
 def _collect(root: Path, prefix: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     try:
@@ -93,6 +99,7 @@ def export_run(
         raise InputError(f"--out {out} must name a .tar.gz file")
     if not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    refuse_inside(out, run_dir, "--out")
     run = load_run(run_dir)
     top = f"sigilctl-export-{run.run_id}/"
     base = f"{top}{run.job_id}/"

@@ -138,3 +138,35 @@ def test_a_crash_before_the_rename_leaves_the_previous_archive_whole(
     assert out.read_bytes() == before
     assert cli("export", run.name, "--out", str(out)).code == 0
     assert out.read_bytes() != before
+
+
+def test_nothing_is_written_inside_a_run_folder(cli: Any, workspace: Path) -> None:
+    run = make_run(cli, workspace)
+    cli("attest", "keygen", "keys")
+    export = cli("export", run.name, "--out", str(run / "outputs" / "a.tar.gz"))
+    attest = cli(
+        "attest", run.name, "--key", "keys/attestation.key.pem", "--out", str(run / "x.jsonl")
+    )
+    assert export.code == attest.code == 2
+    assert "inside the run folder" in export.stderr and "inside the run folder" in attest.stderr
+    assert cli("verify", str(run)).code == 0
+
+
+def test_a_crash_around_the_cache_hit_log_leaves_runs_and_log_readable(
+    cli: Any, workspace: Path
+) -> None:
+    from sigilctl.cache_log import read_cache_hits
+
+    run = make_run(cli, workspace)
+    for when in ("before", "after"):
+        child = run_python(
+            "-c", CHILD.format(inject=wrap("sigilctl.cache_log", "append_hit", when)),
+            "run", "ig-test-001", cwd=workspace,
+        )  # fmt: skip
+        assert child.code == -signal.SIGKILL, child.stderr
+    assert cli("verify", "--all").code == 0
+    hits = read_cache_hits(workspace / "artifacts")
+    assert [h.run_id for h in hits] == [run.name]  # the "after" kill had written its line
+    again = cli("run", "ig-test-001", "--json")
+    assert json.loads(again.stdout)["cached"] is True
+    assert len(read_cache_hits(workspace / "artifacts")) == 2
