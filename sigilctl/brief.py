@@ -35,6 +35,14 @@ class ContextSpec(_Strict):
     top_k: int | None = Field(default=None, ge=1, le=1000)
 
 
+class PriceSpec(_Strict):
+    """USD per million tokens, overriding the price table for this brief's model. Not part of
+    the identity: what a call costs never changes what it produces."""
+
+    input_per_mtok: float = Field(ge=0, le=1_000_000)
+    output_per_mtok: float = Field(ge=0, le=1_000_000)
+
+
 class ModelSpec(_Strict):
     """Generation settings; the provider's endpoint and key come from the environment only."""
 
@@ -43,6 +51,7 @@ class ModelSpec(_Strict):
     temperature: float = Field(ge=0, le=2)
     max_tokens: int = Field(ge=1, le=1_000_000)
     seed: int | None = Field(default=None, ge=-(2**53 - 1), le=2**53 - 1)
+    price: PriceSpec | None = None
 
 
 class ObservabilitySpec(_Strict):
@@ -63,8 +72,9 @@ class Brief(_Strict):
     observability: ObservabilitySpec | None = None
 
     def identity_view(self) -> dict[str, Any]:
-        """The brief as it enters the ``brief`` snapshot: everything but observability."""
-        return self.model_dump(mode="json", exclude={"observability"})
+        """The brief as it enters the ``brief`` snapshot: everything but observability and the
+        price override (neither changes what a run produces)."""
+        return self.model_dump(mode="json", exclude={"observability": True, "model": {"price"}})
 
 
 def describe_validation_error(exc: ValidationError, *, source: str, prefix: str = "") -> str:

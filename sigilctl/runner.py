@@ -21,6 +21,7 @@ from sigilctl.identity import Identity, compute_identity, sha256_hex, snapshot_p
 from sigilctl.manifest import (
     MANIFEST_NAME,
     ArtifactEntry,
+    CostRecord,
     Manifest,
     ProviderRecord,
     SnapshotEntry,
@@ -126,6 +127,9 @@ def run_job(job_ref: str, workspace: Workspace, options: RunOptions | None = Non
             record_run(store.artifacts, restored)
         if not options.force and is_reusable(final):
             cached = read_manifest(final)
+            from sigilctl.cache_log import record_cache_hit  # what stats says the cache saved
+
+            record_cache_hit(store.artifacts, cached)
             return RunOutcome(
                 brief.job_id,
                 identity.run_id,
@@ -168,7 +172,7 @@ def _execute(
         )
         job.steps.event("trace_started")
         observability.record_steps(trace, job.steps.records)
-        result, parsed, error = _generate(job, identity, provider, trace)
+        result, parsed, error, prompt_hash = _generate(job, identity, provider, trace)
         artifacts: list[ArtifactEntry] = []
         if parsed is not None:
             outputs_started = time.time_ns()
@@ -186,6 +190,7 @@ def _execute(
         manifest = _manifest(
             job, identity, provider, result, status, error, artifacts, trace_id, started_at
         )
+        manifest.prompt_sha256 = prompt_hash
         manifest.duration_ms = int((time.monotonic() - clock) * 1000)
         (staging / MANIFEST_NAME).write_bytes(manifest.to_bytes())
         final = store.run_dir(brief.job_id, identity.run_id)
@@ -218,8 +223,12 @@ def _execute(
 
 def _generate(
     job: ResolvedJob, identity: Identity, provider: Provider, trace: Any
-) -> tuple[GenerationResult | None, BaseModel | None, str | None]:
-    """Call the provider; a provider or output failure becomes the run's error, not a crash."""
+) -> tuple[GenerationResult | None, BaseModel | None, str | None, str]:
+    """Call the provider; a provider or output failure becomes the run's error, not a crash.
+
+    Also returns the sha256 of the prompt sent (``replay`` compares it)."""
+    from sigilctl.audit.request import prompt_sha256
+
     snapshots = job.snapshots
     request = job.pipeline.build_request(
         params=job.params,
@@ -229,6 +238,7 @@ def _generate(
         model_config=snapshots["model_config"],
         inputs_hash=identity.inputs_hash,
     )
+    prompt_hash = prompt_sha256(request)
     from sigilctl import observability
 
     result: GenerationResult | None = None
@@ -240,18 +250,19 @@ def _generate(
             try:
                 result = provider.generate(request)
             except ProviderError as exc:
-                _trace_generation(trace, request, exc.result, called_at, error=exc.message)
+                _trace_generation(job, trace, request, exc.result, called_at, error=exc.message)
                 raise
-            _trace_generation(trace, request, result, called_at)
+            _trace_generation(job, trace, request, result, called_at)
             parsed = job.pipeline.parse_reply(result.text, job.params)
     except ProviderError as exc:
-        return result or exc.result, None, exc.message
+        return result or exc.result, None, exc.message, prompt_hash
     except OutputError as exc:
-        return result, None, str(exc)
-    return result, parsed, None
+        return result, None, str(exc), prompt_hash
+    return result, parsed, None, prompt_hash
 
 
 def _trace_generation(
+    job: ResolvedJob,
     trace: Any,
     request: GenerationRequest,
     result: GenerationResult | None,
@@ -268,7 +279,7 @@ def _trace_generation(
         prompt=request.prompt,
         response=result.text if result else None,
         usage=result.usage.as_dict() if result and result.usage else None,
-        cost_usd=result.cost_usd if result else None,
+        cost_usd=_cost(job, result).total,
         model_parameters={
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
@@ -276,6 +287,20 @@ def _trace_generation(
         },
         metadata={"error": error} if error else None,
         start_ns=start_ns,
+    )
+
+
+def _cost(job: ResolvedJob, result: GenerationResult | None) -> CostRecord:
+    """What the generation cost (SPEC §12): the same record in the manifest and the trace."""
+    from sigilctl.cost import price_generation
+
+    model_config = job.snapshots["model_config"]
+    return price_generation(
+        provider=model_config["provider"],
+        model=model_config["name"],
+        usage=result.usage if result else None,
+        reported_model=result.model if result else None,
+        override=job.brief.model.price,
     )
 
 
@@ -332,4 +357,5 @@ def _manifest(
             attempts=result.attempts if result else None,
         ),
         pipeline_version=job.pipeline.version,
+        cost=_cost(job, result),
     )

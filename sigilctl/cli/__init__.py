@@ -15,7 +15,11 @@ from typing import Annotated
 import typer
 
 from sigilctl import __version__
+from sigilctl.cli import attest as attest_cmd
+from sigilctl.cli import diff as diff_cmd
+from sigilctl.cli import export as export_cmd
 from sigilctl.cli import reindex as reindex_cmd
+from sigilctl.cli import replay as replay_cmd
 from sigilctl.cli import run as run_cmd
 from sigilctl.cli import runs as runs_cmd
 from sigilctl.cli import schema as schema_cmd
@@ -80,6 +84,18 @@ app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealt
     trace_health_cmd.trace_health
 )
 app.command("smoke", short_help="Check the invariants in a temporary workspace.")(smoke_cmd.smoke)
+app.command("diff", short_help="Which inputs and outputs of two runs differ, and where.")(
+    diff_cmd.diff
+)
+app.command("replay", short_help="Re-execute a run from its own inputs and compare.")(
+    replay_cmd.replay
+)
+app.command("attest", short_help="Sign a run's provenance (in-toto, DSSE); make keys.")(
+    attest_cmd.attest
+)
+app.command("export", short_help="Archive a run with its history and attestation.")(
+    export_cmd.export
+)
 app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
     schema_cmd.schema
 )

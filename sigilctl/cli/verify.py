@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -41,6 +42,24 @@ def verify(
         int | None,
         typer.Option("--workers", min=1, help="Worker processes (default: every usable core)."),
     ] = None,
+    attestation: Annotated[
+        Path | None,
+        typer.Option(
+            "--attestation",
+            help="With --pubkey: the envelope to check (default: the run's own under "
+            "<artifacts>/.sigilctl/attestations/).",
+            show_default=False,
+        ),
+    ] = None,
+    pubkey: Annotated[
+        Path | None,
+        typer.Option(
+            "--pubkey",
+            help="Check the run's attestation: signed by this Ed25519 public key (PEM), "
+            "every digest current.",
+            show_default=False,
+        ),
+    ] = None,
     root: RootOption = None,
     artifacts: ArtifactsOption = None,
     json_output: JsonOption = False,
@@ -54,7 +73,9 @@ def verify(
     from sigilctl.workspace import Workspace
 
     located = cache(lambda: Workspace.locate(root, artifacts))
-    request = VerifyRequest(located, tuple(run_dirs or ()), all_runs, job, source, workers)
+    request = VerifyRequest(
+        located, tuple(run_dirs or ()), all_runs, job, source, workers, attestation, pubkey
+    )
     with output.progress("verifying runs", PROGRESS_MIN_RUNS) as advance:
         result = run_verify(request, advance)
     if json_output:
@@ -80,6 +101,7 @@ def render(result: VerifyResult) -> None:
     bad = [r for r in result.runs if not r.ok]
     problems = sum(len(r.problems) for r in result.runs)
     stale = sum(1 for r in result.runs if r.source and r.source.state != "current")
+    unsigned = sum(1 for r in result.runs if r.attestation and not r.attestation.ok)
     summary = (
         f"{len(result.runs)} run(s) verified: {len(result.runs) - len(bad)} ok, {len(bad)} not ok"
     )
@@ -87,6 +109,8 @@ def render(result: VerifyResult) -> None:
         summary += f" ({problems} problem(s))"
     if stale:
         summary += f", {stale} drifted from jobs/"
+    if unsigned:
+        summary += ", the attestation does not hold"
     console.print(f"{output.mark(result.ok)} {summary}", markup=not output.is_plain())
 
 
@@ -119,6 +143,13 @@ def _run_table(report: RunReport) -> Group:
         table.add_row(
             output.mark(state.state == "current"), f"source: {state.state}", escape(state.message)
         )
+    if report.attestation is not None:
+        signed = report.attestation
+        detail = "\n".join(signed.problems) or (
+            f"signed by keyid {signed.keyid[:16]}…; {signed.subjects} subject(s), "
+            f"{signed.dependencies} dependency(ies) match"
+        )
+        table.add_row(output.mark(signed.ok), "attestation", escape(detail))
     return Group(heading, Text(str(report.run_dir), overflow="fold"), table)
 
 

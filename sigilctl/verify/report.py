@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigilctl.text import printable
+
+if TYPE_CHECKING:
+    from sigilctl.audit.attest_check import AttestationReport
 
 
 class CheckGroup(Enum):
@@ -137,11 +140,16 @@ class RunReport:
     artifact_count: int = 0
     problems: list[Problem] = field(default_factory=list)
     source: SourceReport | None = None
+    attestation: AttestationReport | None = None
 
     @property
     def ok(self) -> bool:
-        """No integrity problem, and (when ``--source`` was asked) no drift either."""
-        return not self.problems and (self.source is None or self.source.state == "current")
+        """No integrity problem, no drift (``--source``), a good attestation (``--pubkey``)."""
+        return (
+            not self.problems
+            and (self.source is None or self.source.state == "current")
+            and (self.attestation is None or self.attestation.ok)
+        )
 
     def add(self, kind: Kind, path: str, message: str) -> None:
         """Record a problem; names taken from the run are escaped, never printed raw."""
@@ -158,6 +166,8 @@ class RunReport:
         }
         if self.source is not None:
             document["source"] = self.source.as_json()
+        if self.attestation is not None:
+            document["attestation"] = self.attestation.as_json()
         return document
 
 

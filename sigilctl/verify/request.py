@@ -14,7 +14,7 @@ from pathlib import Path
 from sigilctl.errors import InputError
 from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.verify.batch import discover_runs, verify_many
-from sigilctl.verify.report import VerifyResult
+from sigilctl.verify.report import RunReport, VerifyResult
 from sigilctl.workspace import Workspace, is_path_like
 
 # Called with (runs done, runs in total) as work completes.
@@ -32,6 +32,9 @@ class VerifyRequest:
     job_id: str | None = None
     source: bool = False
     workers: int | None = None
+    # An attestation of the one run to check, and the public key it must be signed with.
+    attestation: Path | None = None
+    pubkey: Path | None = None
 
 
 def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> VerifyResult:
@@ -61,7 +64,11 @@ def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> 
         if progress:
             progress(done, total)
 
+    if request.attestation is not None or request.pubkey is not None:
+        _check_attestation_usage(request, run_dirs)
     reports = verify_many(run_dirs, workers=request.workers, on_progress=advance)
+    if request.pubkey is not None:
+        _attach_attestation(request, reports[0], located)
     if request.source:
         from sigilctl.verify.source import SourceChecker
 
@@ -69,6 +76,31 @@ def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> 
         for report in reports:
             report.source = checker.check(report.run_dir)
     return VerifyResult(reports)
+
+
+def _check_attestation_usage(request: VerifyRequest, run_dirs: list[Path]) -> None:
+    if request.pubkey is None:
+        raise InputError("--attestation needs --pubkey PEM (the key it must be signed with)")
+    if request.all_runs or len(run_dirs) != 1:
+        raise InputError("--attestation and --pubkey check one run: give exactly one RUN_DIR")
+
+
+def _attach_attestation(
+    request: VerifyRequest, report: RunReport, located: Callable[[], Workspace]
+) -> None:
+    """Check the run's attestation (the default one when --attestation is not given)."""
+    from sigilctl.audit.attest import default_path
+    from sigilctl.audit.attest_check import check_attestation
+
+    assert request.pubkey is not None
+    envelope = request.attestation
+    if envelope is None:
+        if report.job_id is None or report.run_id is None:
+            raise InputError("--attestation FILE is needed: the run's manifest names no ids")
+        envelope = default_path(located().artifacts, report.job_id, report.run_id)
+        if not envelope.is_file():
+            raise InputError(f"no attestation at {envelope}; give --attestation FILE")
+    report.attestation = check_attestation(report.run_dir, envelope, request.pubkey)
 
 
 def _run_dir(target: str, located: Callable[[], Workspace]) -> Path:

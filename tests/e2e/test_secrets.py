@@ -9,6 +9,7 @@ searched for each secret.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -71,6 +72,11 @@ COMMANDS: list[tuple[str, ...]] = [
     ("reindex",),
     ("runs",),
     ("trace-health",),
+    ("diff", "ig-test-001", "ig-launch-openai"),
+    ("diff", "ig-launch-openai", "--source"),
+    ("replay", "ig-launch-openai"),
+    ("replay", "ig-launch-openai", "--provider", "offline"),
+    ("export", "ig-launch-openai", "--out", "audit-export.tar.gz"),
 ]
 
 
@@ -90,6 +96,7 @@ def test_no_secret_in_any_output_artifact_or_index(
     for name in ("brief", "manifest"):
         printed.append((f"schema {name}", cli("schema", name)))
     printed.append(("smoke", cli("-v", "smoke", "--json")))
+    assert_clean(gzip.decompress((workspace / "audit-export.tar.gz").read_bytes()), "an export")
     assert receiver.spans, "the offline run was traced through the receiver"
     assert fake.requests, "the openai run reached the server (with its credentials)"
 
