@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from sigilctl import __version__
+from sigilctl.cli import pipelines as pipelines_cmd
 from sigilctl.cli import reindex as reindex_cmd
 from sigilctl.cli import run as run_cmd
 from sigilctl.cli import runs as runs_cmd
@@ -80,6 +81,9 @@ app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealt
     trace_health_cmd.trace_health
 )
 app.command("smoke", short_help="Check the invariants in a temporary workspace.")(smoke_cmd.smoke)
+app.command("pipelines", short_help="List the registered job types and their params.")(
+    pipelines_cmd.pipelines
+)
 app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
     schema_cmd.schema
 )

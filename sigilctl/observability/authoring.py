@@ -142,6 +142,7 @@ def _arguments(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
         bound = inspect.signature(fn).bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
         return {"args": capture(args), "kwargs": capture(kwargs)}
+    bound.apply_defaults()
     return {k: capture(v) for k, v in bound.arguments.items() if k not in ("self", "cls")}
 
 
