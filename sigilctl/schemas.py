@@ -52,10 +52,13 @@ def json_schema(name: str) -> dict[str, Any]:
 
 
 def params_schema(loaded: LoadedPipeline, ref_prefix: str = "") -> dict[str, Any]:
-    """The JSON Schema of one job type's ``params``; nested models under ``ref_prefix``."""
-    assert loaded.pipeline is not None
+    """The JSON Schema of one usable job type's ``params``; nested models under ``ref_prefix``."""
     pipeline = loaded.pipeline
-    schema = pipeline.params_model.model_json_schema(ref_template=f"#/$defs/{ref_prefix}{{model}}")
+    if pipeline is None:
+        raise InputError(f"job type '{loaded.name}' cannot be loaded: {loaded.error}")
+    schema: dict[str, Any] = pipeline.params_model.model_json_schema(
+        ref_template=f"#/$defs/{ref_prefix}{{model}}"
+    )
     schema["description"] = (
         f"params of job type {pipeline.name} {pipeline.version} ({loaded.registration.origin})"
     )
