@@ -55,6 +55,27 @@ def context_text(inputs: PipelineInputs) -> str:
     return "\n\n".join(parts) or "(none)"
 
 
+def declared_order(schema: Any) -> Any:
+    """A reply schema read back from its canonical snapshot, with each object's properties in
+    the order the model declares them.
+
+    RFC 8785 sorts object keys, so the snapshot lists properties alphabetically; models answer
+    structured output in property order, so the order is restored from ``required`` (an array,
+    kept in declaration order by pydantic), other properties after it.
+    """
+    if isinstance(schema, list):
+        return [declared_order(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: declared_order(value) for key, value in schema.items()}
+    properties, required = out.get("properties"), out.get("required")
+    if isinstance(properties, dict) and isinstance(required, list):
+        first = [name for name in required if name in properties]
+        rest = [name for name in properties if name not in first]
+        out["properties"] = {name: properties[name] for name in first + rest}
+    return out
+
+
 class Pipeline(Generic[P, R]):
     """Base class of every job type. Subclass it, fill in the declarations, register it.
 
@@ -122,7 +143,7 @@ class Pipeline(Generic[P, R]):
             system=Template(str(inputs.pipeline["system_prompt"])).safe_substitute(variables),
             prompt=Template(str(inputs.pipeline["prompt_template"])).safe_substitute(variables),
             schema_name=self.schema_name,
-            response_schema=inputs.pipeline["output_schema"],
+            response_schema=declared_order(inputs.pipeline["output_schema"]),
             material=material,
             seed_material=inputs.inputs_hash,
             offline_composer=self.compose_offline,

@@ -91,3 +91,38 @@ def test_the_email_job_is_traced_with_its_own_names(
     for span in spans.values():
         assert span.attr_json("langfuse.trace.metadata.run_id") == out["run_id"]
         assert span.attr_json("langfuse.trace.metadata.job_type") == "email_campaign"
+
+
+def test_the_email_job_through_the_openai_provider_uses_a_strict_schema(
+    cli: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.openai_server import Reply, completion, serve
+
+    draft = {
+        "subject_lines": ["One", "Two", "Three"],
+        "preview_text": "A preview.",
+        "sections": [{"heading": f"H{i}", "body": f"Body {i}."} for i in range(3)],
+        "call_to_action": "Run sigilctl verify on your own runs",
+    }
+    with serve() as server:
+        server.default = Reply(body=completion(json.dumps(draft)))
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "e1" * 20)
+        result = cli("run", "--provider", "openai", EMAIL, "--json")
+        assert result.code == 0, result.stderr
+        sent = server.requests[0].body
+        run_dir = Path(json.loads(result.stdout)["run_dir"])
+        assert json.loads((run_dir / "outputs/email.json").read_text()) == draft
+        server.default = Reply(body=completion(json.dumps({**draft, "sections": []})))
+        failed = cli("run", "--provider", "openai", EMAIL, "--force", "--json")
+    fmt = sent["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    assert fmt["json_schema"]["name"] == "email_campaign"
+    schema = fmt["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["subject_lines", "preview_text", "sections", "call_to_action"]
+    assert "maxLength" not in json.dumps(schema)  # strict mode does not accept it
+    assert sent["messages"][1]["content"].startswith("Write one marketing email for the brand")
+    assert 'which must be "Run sigilctl verify on your own runs"' in sent["messages"][1]["content"]
+    assert failed.code == 1
+    assert json.loads(failed.stdout)["error"] == "the reply has 0 sections, the brief asks for 3"

@@ -230,3 +230,26 @@ def test_a_composer_that_fails_is_a_provider_error_naming_it(workspace: Path) ->
 
     with pytest.raises(ProviderError, match=r"offline composer .* failed: ValueError: no material"):
         OfflineProvider().generate(replace(request, offline_composer=broken))
+
+
+def _property_orders(schema: Any, path: str = "") -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    if isinstance(schema, dict):
+        if isinstance(schema.get("properties"), dict):
+            found[path] = list(schema["properties"])
+        for key, value in schema.items():
+            found.update(_property_orders(value, f"{path}/{key}"))
+    return found
+
+
+@pytest.mark.parametrize("job_type", sorted(BUILTIN))
+def test_the_reply_schema_sent_keeps_the_model_s_property_order(
+    workspace: Path, job_type: str
+) -> None:
+    """The snapshot sorts keys (RFC 8785); models answer in property order, so it is restored."""
+    job, inputs = frozen_inputs(workspace, BUILTIN[job_type])
+    sent = job.pipeline.build_request(inputs).response_schema
+    declared = job.pipeline.reply_model.model_json_schema()
+    assert sent == declared
+    assert _property_orders(sent) == _property_orders(declared)
+    assert list(inputs.pipeline["output_schema"]["properties"]) == sorted(declared["properties"])
