@@ -16,7 +16,6 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -24,130 +23,30 @@ import pytest
 
 from sigilctl.pipelines.registry import job_type_names
 from sigilctl.smoke.receiver import OtlpReceiver
-from tests.helpers import Result, run_python, run_subprocess
+from tests.helpers import REPO, Result, run_python, run_subprocess
 
 pytestmark = pytest.mark.slow
 
 PLUGIN_DIST = "sigil-taglines"
 JOB = "tag-001"
 
-PYPROJECT = """
-[build-system]
-requires = ["setuptools>=70.1"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "sigil-taglines"
-version = "0.3.0"
-description = "A sigilctl job type: short product taglines."
-requires-python = ">=3.11"
-dependencies = ["sigilctl"]
-
-[project.entry-points."sigilctl.pipelines"]
-taglines = "sigil_taglines:TaglinesPipeline"
-
-[tool.setuptools]
-packages = ["sigil_taglines"]
-
-[tool.setuptools.package-data]
-sigil_taglines = ["prompt.txt"]
-"""
-
-MODULE = '''
-"""taglines: N short taglines for a product, in the brand's voice."""
-
-from collections.abc import Mapping
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from sigilctl.api import (
-    OutputError,
-    Pipeline,
-    PipelineInputs,
-    read_template,
-    trace_function,
-    trace_step,
-)
+DOC = REPO / "docs" / "pipelines.md"
 
 
-class TaglineParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    product: str = Field(min_length=1, max_length=100)
-    count: int = Field(default=2, ge=1, le=5)
-
-
-class TaglineSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    taglines: list[Annotated[str, Field(min_length=1, max_length=60)]]
+def doc_block(step: str) -> str:
+    """The first fenced block after the line starting with ``step`` in docs/pipelines.md."""
+    text = DOC.read_text()
+    after = text[text.index("\n" + step) :]
+    body = after[after.index("```") :].split("\n", 1)[1]
+    return body[: body.index("```")]
 
 
-@trace_function(capture_args=True, capture_result=True)
-def shout(product: str) -> str:
-    return product.upper()
-
-
-class TaglinesPipeline(Pipeline[TaglineParams, TaglineSet]):
-    name = "taglines"
-    version = "0.3.0"
-    params_model = TaglineParams
-    reply_model = TaglineSet
-    system_prompt = "You write short taglines for $brand."
-    prompt_template = read_template("sigil_taglines", "prompt.txt")
-    outputs = ("taglines.json",)
-    generation_name = "tagline_generation"
-    step_name = "generate_taglines"
-    schema_name = "tagline_set"
-
-    def prompt_variables(self, inputs: PipelineInputs, params: TaglineParams) -> Mapping[str, object]:
-        with trace_step("plugin_prepare", product=params.product) as step:
-            loud = shout(params.product)
-            step.update(loud=loud)
-        return {**super().prompt_variables(inputs, params), "loud": loud}
-
-    def material(self, inputs: PipelineInputs, params: TaglineParams) -> dict[str, Any]:
-        # the offline provider fills the reply schema; "counts" sizes its arrays
-        return {**super().material(inputs, params), "counts": {"taglines": params.count}}
-
-    def check_reply(self, reply: TaglineSet, params: TaglineParams) -> None:
-        if len(reply.taglines) != params.count:
-            raise OutputError(f"{len(reply.taglines)} taglines, the brief asks for {params.count}")
-
-'''
-
-PROMPT = """Write ${count} taglines (at most 60 characters each) for ${loud}, by ${brand}.
-
-## Brand doctrine
-${doctrine}
-
-## Context documents
-${context}
-"""
-
-BRIEF = """
-job_id: tag-001
-job_type: taglines
-brand: sigilzero
-doctrine:
-  id: brand-voice
-  version: "1.0"
-  path: ../_brands/sigilzero/doctrine.md
-context:
-  paths:
-    - ../_brands/sigilzero/context/*.md
-  query: audit provenance
-  top_k: 2
-model:
-  provider: offline
-  name: offline-writer
-  temperature: 0.2
-  max_tokens: 300
-params:
-  product: sigilctl verify
-  count: 3
-"""
+# The package and the brief are the ones docs/pipelines.md walks through, read from it: the
+# document is tested, not a copy of it.
+PYPROJECT = doc_block("**2. `pyproject.toml`**")
+PROMPT = doc_block("**3. The prompt template**")
+MODULE = doc_block("**4. The pipeline**")
+BRIEF = doc_block("**6. A brief**")
 
 BROKEN_ENTRY_POINTS = """
 [sigilctl.pipelines]
@@ -184,7 +83,7 @@ print(inputs.inputs_hash, sorted(files), same)
 def build_plugin(source: Path, target: Path) -> None:
     (source / "sigil_taglines").mkdir(parents=True)
     (source / "pyproject.toml").write_text(PYPROJECT)
-    (source / "sigil_taglines" / "__init__.py").write_text(textwrap.dedent(MODULE))
+    (source / "sigil_taglines" / "__init__.py").write_text(MODULE)
     (source / "sigil_taglines" / "prompt.txt").write_text(PROMPT)
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
