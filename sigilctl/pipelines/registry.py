@@ -155,9 +155,12 @@ def get_pipeline(job_type: str, *, source: str = "brief") -> Pipeline[Any, Any]:
     """The pipeline of ``job_type``, imported now; an unusable one is one clear sentence."""
     entries = _entries(job_type)
     if not entries:
-        known = job_type_names()
-        listed = ", ".join(known) if known else "none: is sigilctl installed (pip install -e .)?"
-        raise InputError(f"{source}: unknown job_type '{job_type}' (known: {listed})")
+        found = registrations()
+        listed = ", ".join(sorted({r.name for r in found})) or "none"
+        hint = ""
+        if not any(r.builtin for r in found):
+            hint = "; sigilctl's own job types are not registered: reinstall it (make install)"
+        raise InputError(f"{source}: unknown job_type '{job_type}' (known: {listed}){hint}")
     if len(entries) > 1:
         raise PipelineLoadError(f"{source}: {_conflict(job_type, [r for r, _ in entries])}")
     registration, entry = entries[0]
