@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
 COMMANDS = (
     "run", "show", "verify", "runs", "reindex", "trace-health", "smoke", "diff", "replay",
-    "attest", "export", "schema",
+    "attest", "export", "pipelines", "schema",
 )  # fmt: skip
 
 

@@ -33,7 +33,7 @@ class ResolvedJob:
 
     brief: Brief
     brief_path: Path
-    pipeline: Pipeline
+    pipeline: Pipeline[Any, Any]
     params: BaseModel
     snapshots: dict[str, Any]
     steps: StepLog = field(default_factory=StepLog)

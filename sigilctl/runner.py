@@ -29,7 +29,8 @@ from sigilctl.manifest import (
     read_manifest,
     utc_now,
 )
-from sigilctl.pipelines.base import OutputError
+from sigilctl.observability.authoring import current_trace
+from sigilctl.pipelines import OutputError, PipelineInputs
 from sigilctl.providers import get_provider
 from sigilctl.providers.base import GenerationRequest, GenerationResult, Provider, ProviderError
 from sigilctl.resolve import ResolvedJob, resolve_job
@@ -172,11 +173,14 @@ def _execute(
         )
         job.steps.event("trace_started")
         observability.record_steps(trace, job.steps.records)
-        result, parsed, error, prompt_hash = _generate(job, identity, provider, trace)
+        inputs = PipelineInputs.from_identity(identity)
+        with current_trace(trace):  # the pipeline's own trace_step/trace_function calls
+            result, parsed, error, prompt_hash = _generate(job, inputs, provider, trace)
         artifacts: list[ArtifactEntry] = []
         if parsed is not None:
             outputs_started = time.time_ns()
-            written = job.pipeline.write_outputs(parsed, staging / "outputs")
+            with current_trace(trace):
+                written = job.pipeline.write_outputs(parsed, inputs, staging / "outputs")
             artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
             observability.trace_output_generation(
                 trace,
@@ -222,38 +226,39 @@ def _execute(
 
 
 def _generate(
-    job: ResolvedJob, identity: Identity, provider: Provider, trace: Any
+    job: ResolvedJob, inputs: PipelineInputs, provider: Provider, trace: Any
 ) -> tuple[GenerationResult | None, BaseModel | None, str | None, str]:
     """Call the provider; a provider or output failure becomes the run's error, not a crash.
 
     Also returns the sha256 of the prompt sent (``replay`` compares it)."""
     from sigilctl.audit.request import prompt_sha256
 
-    snapshots = job.snapshots
-    request = job.pipeline.build_request(
-        params=job.params,
-        brand=job.brief.brand,
-        doctrine=snapshots["doctrine"],
-        context=snapshots["context"],
-        model_config=snapshots["model_config"],
-        inputs_hash=identity.inputs_hash,
-    )
+    pipeline = job.pipeline
+    request = pipeline.build_request(inputs)  # from the frozen snapshots alone (replayable)
     prompt_hash = prompt_sha256(request)
     from sigilctl import observability
 
     result: GenerationResult | None = None
     try:
         with observability.trace_step(
-            trace, "generate_captions", model=request.model, provider=request.provider
+            trace, pipeline.step_name, model=request.model, provider=request.provider
         ):
             called_at = time.time_ns()
             try:
                 result = provider.generate(request)
             except ProviderError as exc:
-                _trace_generation(job, trace, request, exc.result, called_at, error=exc.message)
+                _trace_generation(
+                    job,
+                    trace,
+                    pipeline.generation_name,
+                    request,
+                    exc.result,
+                    called_at,
+                    exc.message,
+                )
                 raise
-            _trace_generation(job, trace, request, result, called_at)
-            parsed = job.pipeline.parse_reply(result.text, job.params)
+            _trace_generation(job, trace, pipeline.generation_name, request, result, called_at)
+            parsed = pipeline.parse_reply(result.text, inputs)
     except ProviderError as exc:
         return result or exc.result, None, exc.message, prompt_hash
     except OutputError as exc:
@@ -264,6 +269,7 @@ def _generate(
 def _trace_generation(
     job: ResolvedJob,
     trace: Any,
+    name: str,
     request: GenerationRequest,
     result: GenerationResult | None,
     start_ns: int,
@@ -274,7 +280,7 @@ def _trace_generation(
 
     observability.trace_llm_call(
         trace,
-        name="caption_generation",
+        name=name,
         model=result.model if result else request.model,
         prompt=request.prompt,
         response=result.text if result else None,

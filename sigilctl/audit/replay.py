@@ -30,6 +30,7 @@ from sigilctl.audit.request import (
 from sigilctl.errors import InputError
 from sigilctl.identity import compute_identity, snapshot_path
 from sigilctl.pipelines.base import OutputError
+from sigilctl.pipelines.inputs import PipelineInputs
 from sigilctl.providers.base import ProviderError
 
 OutputStatus = Literal["same", "changed"]
@@ -140,7 +141,7 @@ def _replay(
     built: BuiltRequest | None = None
     with confined(Confinement([scratch])) as box:
         try:
-            built = build_with(pipeline, run.snapshots, inputs_hash)
+            built = build_with(pipeline, PipelineInputs.from_snapshots(snapshot_bytes))
         except (InputError, OutputError) as exc:
             result.error = f"the request cannot be rebuilt from the snapshots: {exc}"
     if _leaked(box, "building the request", result) or built is None:
@@ -172,8 +173,8 @@ def _execute(run: LoadedRun, built: BuiltRequest, scratch: Path, result: ReplayR
         else:
             reply = provider.generate(built.request)
         with confined(Confinement([scratch])) as box:
-            parsed = built.pipeline.parse_reply(reply.text, built.params)
-            written = built.pipeline.write_outputs(parsed, scratch / "outputs")
+            parsed = built.pipeline.parse_reply(reply.text, built.inputs)
+            written = built.pipeline.write_outputs(parsed, built.inputs, scratch / "outputs")
     except ProviderError as exc:
         result.error = f"the provider failed: {exc.message}"
         return

@@ -2,9 +2,9 @@
 
 This is what makes replay possible: the brief snapshot (with params), doctrine, context,
 model_config and the pipeline snapshot (its prompt template text) are all a request needs.
-The installed pipeline code is used for its logic only; if it no longer matches the run's
-pipeline snapshot (another version, another system prompt or output schema) replay says so
-rather than silently rendering something else.
+The installed pipeline code is used for its logic only (templates and system prompt come from
+the snapshot); if it no longer matches the run's pipeline snapshot (another version or reply
+schema) replay says so rather than silently parsing something else.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sigilctl.canonical import canonical_bytes
 from sigilctl.errors import SigilError
 from sigilctl.identity import sha256_hex, snapshot_path
 from sigilctl.pipelines.base import Pipeline
+from sigilctl.pipelines.inputs import PipelineInputs
 from sigilctl.providers.base import GenerationRequest
 
 REQUIRED = ("brief", "doctrine", "context", "model_config", "pipeline")
@@ -33,7 +34,8 @@ class ReplayError(SigilError):
 
 @dataclass(frozen=True)
 class BuiltRequest:
-    pipeline: Pipeline
+    pipeline: Pipeline[Any, Any]
+    inputs: PipelineInputs
     params: BaseModel
     request: GenerationRequest
 
@@ -50,7 +52,12 @@ def prompt_sha256(request: GenerationRequest) -> str:
     return sha256_hex(prompt_bytes(request))
 
 
-def load_pipeline(snapshots: Mapping[str, Any]) -> Pipeline:
+# What the installed code must still agree on: its version and the reply schema it parses.
+# The templates and system prompt are read from the snapshot itself, so they may differ.
+CODE_FIELDS = ("job_type", "version", "output_schema")
+
+
+def load_pipeline(snapshots: Mapping[str, Any]) -> Pipeline[Any, Any]:
     """The installed pipeline of the run's job type, holding the run's own template text, and
     refused when its code no longer matches the run's pipeline snapshot."""
     from sigilctl import pipelines
@@ -69,13 +76,8 @@ def load_pipeline(snapshots: Mapping[str, Any]) -> Pipeline:
             f"the run was made by {job_type} {recorded.get('version')}; this sigilctl has "
             f"{job_type} {pipeline.version}, so it cannot rebuild the run faithfully"
         )
-    template = recorded.get("prompt_template")
-    if isinstance(template, str) and hasattr(pipeline, "template"):
-        pipeline.template = template  # the run's own template text, never the installed file
     current = orjson.loads(canonical_bytes(pipeline.snapshot()))
-    differ = sorted(
-        k for k in current.keys() | recorded.keys() if current.get(k) != recorded.get(k)
-    )
+    differ = [k for k in CODE_FIELDS if current.get(k) != recorded.get(k)]
     if differ:
         raise ReplayError(
             f"the installed {job_type} {pipeline.version} differs from the run's pipeline "
@@ -84,22 +86,16 @@ def load_pipeline(snapshots: Mapping[str, Any]) -> Pipeline:
     return pipeline
 
 
-def build_run_request(snapshots: Mapping[str, Any], inputs_hash: str) -> BuiltRequest:
-    """The request a run sends, built from its snapshots only (and the pipeline's logic)."""
-    pipeline = load_pipeline(snapshots)
-    return build_with(pipeline, snapshots, inputs_hash)
+def build_run_request(snapshot_bytes: Mapping[str, bytes]) -> BuiltRequest:
+    """The request a run sends, built from its snapshot bytes only (and the pipeline's logic)."""
+    inputs = PipelineInputs.from_snapshots(snapshot_bytes)
+    pipeline = load_pipeline({name: getattr(inputs, name) for name in REQUIRED})
+    return build_with(pipeline, inputs)
 
 
-def build_with(pipeline: Pipeline, snapshots: Mapping[str, Any], inputs_hash: str) -> BuiltRequest:
-    """The pipeline-code half of ``build_run_request``: what replay runs inside its confinement."""
-    brief: dict[str, Any] = snapshots["brief"]
-    params = pipeline.parse_params(brief.get("params", {}), source=snapshot_path("brief"))
-    request = pipeline.build_request(
-        params=params,
-        brand=str(brief.get("brand", "")),
-        doctrine=snapshots["doctrine"],
-        context=snapshots["context"],
-        model_config=snapshots["model_config"],
-        inputs_hash=inputs_hash,
-    )
-    return BuiltRequest(pipeline, params, request)
+def build_with(pipeline: Pipeline[Any, Any], inputs: PipelineInputs) -> BuiltRequest:
+    """The pipeline-code half of ``build_run_request``: what replay runs inside its confinement.
+
+    The same call the runner makes, so a run and its replay build the request identically."""
+    request = pipeline.build_request(inputs)
+    return BuiltRequest(pipeline, inputs, pipeline.params_of(inputs), request)

@@ -18,6 +18,7 @@ from sigilctl import __version__
 from sigilctl.cli import attest as attest_cmd
 from sigilctl.cli import diff as diff_cmd
 from sigilctl.cli import export as export_cmd
+from sigilctl.cli import pipelines as pipelines_cmd
 from sigilctl.cli import reindex as reindex_cmd
 from sigilctl.cli import replay as replay_cmd
 from sigilctl.cli import run as run_cmd
@@ -95,6 +96,9 @@ app.command("attest", short_help="Sign a run's provenance (in-toto, DSSE); make 
 )
 app.command("export", short_help="Archive a run with its history and attestation.")(
     export_cmd.export
+)
+app.command("pipelines", short_help="List the registered job types and their params.")(
+    pipelines_cmd.pipelines
 )
 app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
     schema_cmd.schema

@@ -1,18 +1,20 @@
-"""Pipeline registry: one module per job type."""
+"""Job types (pipelines): the base class, the entry-point registry, and sigilctl's own types.
+
+Pipeline authors import from ``sigilctl.api``; the runner calls ``get_pipeline`` and the five
+methods of ``sigilctl.pipelines.base.Pipeline`` it documents.
+"""
 
 from __future__ import annotations
 
-from sigilctl.errors import InputError
-from sigilctl.pipelines.base import Pipeline
+from sigilctl.pipelines.base import OutputError, Pipeline
+from sigilctl.pipelines.inputs import PipelineInputs
+from sigilctl.pipelines.registry import get_pipeline, job_type_names, load_all
 
-KNOWN_JOB_TYPES = ("instagram_copy",)
-
-
-def get_pipeline(job_type: str, *, source: str = "brief") -> Pipeline:
-    if job_type == "instagram_copy":
-        from sigilctl.pipelines.instagram_copy import InstagramCopy
-
-        return InstagramCopy()
-    raise InputError(
-        f"{source}: unknown job_type '{job_type}' (known: {', '.join(KNOWN_JOB_TYPES)})"
-    )
+__all__ = [
+    "OutputError",
+    "Pipeline",
+    "PipelineInputs",
+    "get_pipeline",
+    "job_type_names",
+    "load_all",
+]

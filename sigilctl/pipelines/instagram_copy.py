@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from string import Template
+import re
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from sigilctl.brief import describe_validation_error
-from sigilctl.errors import InputError
-from sigilctl.pipelines.base import OutputError, read_template
+from sigilctl.pipelines.base import OutputError, Pipeline, read_template
 from sigilctl.providers.base import GenerationRequest
+from sigilctl.providers.offline import facts_of, hashtag, pick, sentences
 
 SYSTEM_PROMPT = (
     "You are a senior brand copywriter. You write only in the brand's documented voice and "
@@ -20,12 +17,28 @@ SYSTEM_PROMPT = (
 )
 OUTPUT_FILE = "captions.json"
 
+_HOOKS = (
+    "Let's talk about {topic}.",
+    "{Topic}, done properly.",
+    "A note on {topic}:",
+    "What we mean by {topic}:",
+    "Here is how we think about {topic}.",
+    "{Topic}, without the noise.",
+)
+_CLOSERS = (
+    "Save this for later.",
+    "Tell us how you would do it.",
+    "More soon.",
+    "Share it with someone who needs it.",
+    "That is the whole point.",
+)
+
 
 class InstagramParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topic: str = Field(min_length=1, max_length=500)
-    count: int = Field(ge=1, le=20)
+    topic: str = Field(min_length=1, max_length=500, description="What the captions are about.")
+    count: int = Field(ge=1, le=20, description="How many captions to write.")
 
 
 class Caption(BaseModel):
@@ -41,90 +54,43 @@ class CaptionSet(BaseModel):
     captions: list[Caption]
 
 
-class InstagramCopy:
-    job_type = "instagram_copy"
+class InstagramCopy(Pipeline[InstagramParams, CaptionSet]):
+    name = "instagram_copy"
     version = "1.0.0"
-    template_name = "instagram_copy.txt"
+    params_model = InstagramParams
+    reply_model = CaptionSet
+    system_prompt = SYSTEM_PROMPT
+    prompt_template = read_template("sigilctl.pipelines", "templates/instagram_copy.txt")
+    outputs = (OUTPUT_FILE,)
+    generation_name = "caption_generation"
+    step_name = "generate_captions"
+    schema_name = "caption_set"
 
-    def __init__(self) -> None:
-        self.template = read_template(self.template_name)
-
-    def parse_params(self, params: dict[str, Any], *, source: str) -> InstagramParams:
-        try:
-            return InstagramParams.model_validate(params)
-        except ValidationError as exc:
-            raise InputError(
-                describe_validation_error(exc, source=source, prefix="params.")
-            ) from None
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "job_type": self.job_type,
-            "version": self.version,
-            "system_prompt": SYSTEM_PROMPT,
-            "prompt_template": self.template,
-            "output_schema": CaptionSet.model_json_schema(),
-        }
-
-    def build_request(
-        self,
-        *,
-        params: BaseModel,
-        brand: str,
-        doctrine: dict[str, Any],
-        context: dict[str, Any],
-        model_config: dict[str, Any],
-        inputs_hash: str,
-    ) -> GenerationRequest:
-        assert isinstance(params, InstagramParams)
-        documents = context.get("documents", [])
-        context_text = "\n\n".join(f"### {d['path']}\n{d['text']}" for d in documents)
-        prompt = Template(self.template).safe_substitute(
-            count=params.count,
-            brand=brand,
-            topic=params.topic,
-            doctrine=doctrine["text"],
-            context=context_text or "(none)",
-        )
-        return GenerationRequest(
-            provider=model_config["provider"],
-            model=model_config["name"],
-            temperature=model_config["temperature"],
-            max_tokens=model_config["max_tokens"],
-            seed=model_config.get("seed"),
-            system=SYSTEM_PROMPT,
-            prompt=prompt,
-            schema_name="caption_set",
-            response_schema=CaptionSet.model_json_schema(),
-            material={
-                "topic": params.topic,
-                "count": params.count,
-                "brand": brand,
-                "doctrine": doctrine["text"],
-                "documents": documents,
-            },
-            seed_material=inputs_hash,
-        )
-
-    def parse_reply(self, text: str, params: BaseModel) -> CaptionSet:
-        assert isinstance(params, InstagramParams)
-        try:
-            result = CaptionSet.model_validate_json(text)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "reply"
+    def check_reply(self, reply: CaptionSet, params: InstagramParams) -> None:
+        if len(reply.captions) != params.count:
             raise OutputError(
-                f"the reply is not a valid caption set ({where}: {first['msg']})"
-            ) from None
-        if len(result.captions) != params.count:
-            raise OutputError(
-                f"the reply has {len(result.captions)} captions, the brief asks for {params.count}"
+                f"the reply has {len(reply.captions)} captions, the brief asks for {params.count}"
             )
-        return result
 
-    def write_outputs(self, result: BaseModel, outputs_dir: Path) -> list[Path]:
-        outputs_dir.mkdir(exist_ok=True)
-        path = outputs_dir / OUTPUT_FILE
-        data = orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
-        path.write_bytes(data)
-        return [path]
+    def compose_offline(self, request: GenerationRequest) -> Any:
+        """Captions from the material: a hook on the topic, a fact from context, a closer."""
+        material, seed = request.material, request.seed_material
+        topic = str(material.get("topic", "our work"))
+        brand = str(material.get("brand", ""))
+        facts = facts_of(material)
+        rules = sentences(str(material.get("doctrine", "")))
+        captions: list[dict[str, Any]] = []
+        for i in range(int(material.get("count", 1))):
+            salt = str(i)
+            hook = pick(_HOOKS, seed, "hook" + salt)
+            hook = hook.format(topic=topic, Topic=topic[:1].upper() + topic[1:])
+            fact = facts[i % len(facts)] if facts else (rules[i % len(rules)] if rules else "")
+            closer = pick(_CLOSERS, seed, "close" + salt)
+            text = " ".join(part for part in (hook, fact, closer) if part)
+            tags = [hashtag(brand), hashtag(topic)]
+            if facts:
+                words = re.findall(r"[A-Za-z]{6,}", fact)
+                if words:
+                    tags.append(hashtag(pick(words, seed, "tag" + salt)))
+            captions.append({"text": text, "hashtags": list(dict.fromkeys(t for t in tags if t))})
+        return {"captions": captions}

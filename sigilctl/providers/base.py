@@ -6,7 +6,7 @@ and parses the reply, so a new provider is one module implementing ``generate``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,6 +28,11 @@ class GenerationRequest:
     material: Mapping[str, Any] = field(default_factory=dict)
     # inputs_hash: deterministic seed material for the offline generator.
     seed_material: str = ""
+    # How the offline provider answers this request (the pipeline's composer): a JSON value
+    # built from ``material`` and ``seed_material`` alone. None: the reply schema is filled in.
+    offline_composer: Callable[[GenerationRequest], Any] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ import orjson
 
 from sigilctl.identity import compute_inputs_hash, derive_run_id, sha256_hex
 from sigilctl.manifest import MANIFEST_NAME
+from sigilctl.runner import RunOutcome
 from sigilctl.smoke.context import SmokeContext
-from sigilctl.smoke.registry import expect
+from sigilctl.smoke.registry import about, expect
 from sigilctl.smoke.traces import root_of, trace_metadata, wait_for_spans
 from sigilctl.store import TEMP_PREFIX, TRASH_PREFIX
 
@@ -45,10 +46,25 @@ def _ids_from_disk(run_dir: Path) -> tuple[str, str]:
 
 
 def trace_ids_outside_identity(ctx: SmokeContext) -> str:
-    """The same snapshots give the same inputs_hash and run_id with and without tracing."""
-    plain = ctx.run_example(ctx.workspace("untraced"))
+    """The same snapshots give the same inputs_hash and run_id with and without tracing.
+
+    Checked for the example job of every built-in job type.
+    """
+    examples = ctx.builtin_examples()
+    untraced = ctx.workspace("untraced")
+    plain = [ctx.run_example(untraced, job_id=job_id) for _, job_id in examples]
+    traced_ws = ctx.workspace("traced")
     with ctx.receiver() as receiver, ctx.tracing(receiver.base_url):
-        traced = ctx.run_example(ctx.workspace("traced"))
+        traced = [ctx.run_example(traced_ws, job_id=job_id) for _, job_id in examples]
+    proved = []
+    for (job_type, _), without, with_trace in zip(examples, plain, traced, strict=True):
+        with about(job_type):
+            _same_identity(without, with_trace)
+        proved.append(f"{job_type} {with_trace.run_id}")
+    return f"run_id and inputs_hash identical with and without a trace ({', '.join(proved)})"
+
+
+def _same_identity(plain: RunOutcome, traced: RunOutcome) -> None:
     expect(plain.langfuse_trace_id is None, "the run without Langfuse keys was traced")
     expect(traced.langfuse_trace_id, "the run with Langfuse configured was not traced")
     expect(
@@ -68,7 +84,6 @@ def trace_ids_outside_identity(ctx: SmokeContext) -> str:
         run_id == traced.run_id,
         f"the traced run's snapshots give run_id {run_id}, the run says {traced.run_id}",
     )
-    return f"run_id {traced.run_id} and inputs_hash identical with and without a trace"
 
 
 def _order_problems(events: list[str]) -> list[str]:
@@ -86,22 +101,41 @@ def _order_problems(events: list[str]) -> list[str]:
 
 
 def tracing_after_run_id(ctx: SmokeContext) -> str:
-    """Tracing starts only once run_id is derived, and a cache hit starts no trace at all."""
+    """Tracing starts only once run_id is derived, and a cache hit starts no trace at all.
+
+    Checked for the example job of every built-in job type.
+    """
     from sigilctl import observability as obs
 
     workspace = ctx.workspace()
+    examples = ctx.builtin_examples()
     with ctx.receiver() as receiver, ctx.tracing(receiver.base_url):
-        first = ctx.run_example(workspace)
-        again = ctx.run_example(workspace)
+        runs = []
+        for job_type, job_id in examples:
+            first = ctx.run_example(workspace, job_id=job_id)
+            runs.append((job_type, first, ctx.run_example(workspace, job_id=job_id)))
         obs.flush()
-        trace_id = first.langfuse_trace_id or ""
+        trace_ids = {first.langfuse_trace_id or "" for _, first, _ in runs}
         spans = wait_for_spans(
-            receiver, lambda got: root_of(got, trace_id) is not None, ctx.flush_timeout_s
+            receiver,
+            lambda got: all(root_of(got, t) is not None for t in trace_ids),
+            ctx.flush_timeout_s,
         )
+    for job_type, first, again in runs:
+        with about(job_type):
+            _traced_after_run_id(first, again, spans)
+    others = sorted({s.trace_id for s in spans} - trace_ids)
+    expect(not others, f"{len(others)} other trace(s) exported; a cache hit must not trace")
+    types = ", ".join(job_type for job_type, _ in examples)
+    return " < ".join(IDENTITY_ORDER) + f"; cache hit: no trace ({types})"
+
+
+def _traced_after_run_id(first: RunOutcome, again: RunOutcome, spans: list[Any]) -> None:
     problems = _order_problems(first.events)
     expect(not problems, f"run events {first.events}: {'; '.join(problems)}")
+    trace_id = first.langfuse_trace_id
     expect(trace_id, "the run with Langfuse configured was not traced")
-    root = root_of(spans, trace_id)
+    root = root_of(spans, trace_id or "")
     expect(root, "the run's trace never reached the receiver")
     assert root is not None
     _, run_id = _ids_from_disk(first.run_dir)
@@ -115,9 +149,6 @@ def tracing_after_run_id(ctx: SmokeContext) -> str:
         "run_id" in again.events and "trace_started" not in again.events,
         f"a cache hit must derive run_id and start no trace (events: {again.events})",
     )
-    others = sorted({s.trace_id for s in spans} - {trace_id})
-    expect(not others, f"{len(others)} other trace(s) exported; a cache hit must not trace")
-    return " < ".join(IDENTITY_ORDER) + "; cache hit: no trace"
 
 
 def trace_id_manifest_root(ctx: SmokeContext) -> str:

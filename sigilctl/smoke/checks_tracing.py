@@ -13,7 +13,7 @@ import orjson
 from sigilctl import env
 from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.smoke.context import DUMMY_SECRET_KEY, SmokeContext, live_client_count
-from sigilctl.smoke.registry import CheckFailed, expect
+from sigilctl.smoke.registry import CheckFailed, about, expect
 from sigilctl.smoke.traces import (
     GOVERNANCE_KEYS,
     OBSERVATION_LEVEL,
@@ -115,15 +115,32 @@ def tracing_failures_silent(ctx: SmokeContext) -> str:
 
 
 def governance_ids_in_trace(ctx: SmokeContext) -> str:
-    """The exported trace carries job_id, run_id, job_type, brand, inputs_hash (and no secret)."""
+    """The exported trace carries job_id, run_id, job_type, brand, inputs_hash (and no secret).
+
+    Checked for the example job of every built-in job type.
+    """
+    examples = ctx.builtin_examples()
+    workspace = ctx.workspace()
     with ctx.receiver() as receiver, ctx.tracing(receiver.base_url):
-        outcome = ctx.run_example(ctx.workspace())
-        trace_id = outcome.langfuse_trace_id
-        expect(trace_id, "the run was not traced with Langfuse configured")
-        assert trace_id is not None
+        outcomes = [ctx.run_example(workspace, job_id=job_id) for _, job_id in examples]
+        trace_ids = [outcome.langfuse_trace_id or "" for outcome in outcomes]
         spans = wait_for_spans(
-            receiver, lambda got: root_of(got, trace_id) is not None, ctx.flush_timeout_s
+            receiver,
+            lambda got: all(root_of(got, t) is not None for t in trace_ids),
+            ctx.flush_timeout_s,
         )
+    counted = []
+    for (job_type, _), outcome in zip(examples, outcomes, strict=True):
+        with about(job_type):
+            counted.append(f"{_governance_ids(outcome, spans)} ({job_type})")
+    leaked = sorted({s.name for s in spans if DUMMY_SECRET_KEY in span_text(s)})
+    expect(not leaked, f"the Langfuse secret key was exported in span(s) {', '.join(leaked)}")
+    return f"exported spans carry {', '.join(GOVERNANCE_KEYS)}: {', '.join(counted)}"
+
+
+def _governance_ids(outcome: Any, spans: list[Any]) -> int:
+    trace_id = outcome.langfuse_trace_id
+    expect(trace_id, "the run was not traced with Langfuse configured")
     manifest = _manifest(outcome.run_dir)
     root = root_of(spans, trace_id)
     expect(root, f"the trace's root span never reached the receiver ({len(spans)} span(s) did)")
@@ -140,9 +157,7 @@ def governance_ids_in_trace(ctx: SmokeContext) -> str:
         {s.name for s in mine if trace_metadata(s).get("run_id") != manifest["run_id"]}
     )
     expect(not unlinked, f"span(s) {', '.join(unlinked)} do not carry the run's run_id")
-    leaked = sorted({s.name for s in spans if DUMMY_SECRET_KEY in span_text(s)})
-    expect(not leaked, f"the Langfuse secret key was exported in span(s) {', '.join(leaked)}")
-    return f"{len(mine)} exported spans carry {', '.join(GOVERNANCE_KEYS)} of run {outcome.run_id}"
+    return len(mine)
 
 
 def helpers_accept_missing_trace(ctx: SmokeContext) -> str:

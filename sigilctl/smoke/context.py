@@ -128,9 +128,38 @@ class SmokeContext:
         _copy_tree(example_files(), root)
         return Workspace(root, (artifacts or root / "artifacts").resolve())
 
-    def run_example(self, workspace: Workspace, *, trace: bool = True) -> RunOutcome:
-        """Run the example job through the ``run`` hook."""
-        return self.run(self.job_id, workspace, RunOptions(trace=trace))
+    def run_example(
+        self, workspace: Workspace, *, trace: bool = True, job_id: str | None = None
+    ) -> RunOutcome:
+        """Run the example job (or another job of the example workspace) through ``run``."""
+        return self.run(job_id or self.job_id, workspace, RunOptions(trace=trace))
+
+    def builtin_examples(self) -> list[tuple[str, str]]:
+        """``(job_type, job_id)``: one example job for every built-in job type, sorted.
+
+        A built-in type without an example job in the example workspace fails the check that
+        asks, so a new job type cannot skip the invariants.
+        """
+        import yaml
+
+        from sigilctl.pipelines.registry import registrations
+        from sigilctl.smoke.registry import CheckFailed
+
+        examples: dict[str, str] = {}
+        for folder in sorted(example_files().joinpath("jobs").iterdir(), key=lambda f: f.name):
+            brief = folder.joinpath("brief.yaml")
+            if brief.is_file():
+                data = yaml.safe_load(brief.read_text("utf-8"))  # the package's own example
+                if isinstance(data, dict):
+                    examples.setdefault(str(data.get("job_type")), folder.name)
+        builtin = sorted({r.name for r in registrations() if r.builtin})
+        missing = [name for name in builtin if name not in examples]
+        if missing or not builtin:
+            raise CheckFailed(
+                f"no example job in the smoke workspace for built-in job type(s) "
+                f"{', '.join(missing) or '(none registered: is sigilctl installed?)'}"
+            )
+        return [(name, examples[name]) for name in builtin]
 
     @contextmanager
     def receiver(self, mode: Mode = "ok") -> Iterator[OtlpReceiver]:

@@ -7,7 +7,8 @@ project's own tests call the same functions, so each invariant is defined exactl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,15 @@ def expect(condition: object, message: str) -> None:
     """Fail the current check with ``message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailed(message)
+
+
+@contextmanager
+def about(subject: str) -> Iterator[None]:
+    """A failure inside the block names ``subject`` first (e.g. the job type being checked)."""
+    try:
+        yield
+    except CheckFailed as exc:
+        raise CheckFailed(f"{subject}: {exc}") from None
 
 
 @dataclass(frozen=True)

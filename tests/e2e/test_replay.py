@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from sigilctl import pipelines, resolve
 from sigilctl.pipelines.base import Pipeline
+from sigilctl.pipelines.inputs import PipelineInputs
 from sigilctl.pipelines.instagram_copy import InstagramCopy
 from sigilctl.providers.base import GenerationRequest
 from tests.helpers import make_run
@@ -109,9 +110,9 @@ class LeakyCopy(InstagramCopy):
 
     leak = Path("jobs/_brands/sigilzero/secret-sauce.txt")
 
-    def build_request(self, **kwargs: Any) -> GenerationRequest:
+    def build_request(self, inputs: PipelineInputs) -> GenerationRequest:
         extra = self.leak.resolve().read_text()
-        request = super().build_request(**kwargs)
+        request = super().build_request(inputs)
         return GenerationRequest(**{**request.__dict__, "prompt": request.prompt + extra})
 
 
@@ -138,19 +139,32 @@ def test_a_pipeline_that_reads_beyond_its_snapshots_fails_replay(
     assert human.code == 1 and "secret-sauce.txt" in human.stdout
 
 
-def test_a_pipeline_whose_template_changed_since_the_run_is_refused(
+def test_a_pipeline_whose_reply_schema_changed_since_the_run_is_refused(
     cli: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Templates come from the snapshot, but the installed code parses the reply: a changed
+    reply schema under the same version cannot rebuild the run faithfully."""
     run = make_run(cli, workspace)
 
     class Newer(InstagramCopy):
         def snapshot(self) -> dict[str, Any]:
-            return {**super().snapshot(), "system_prompt": "Something else."}
+            return {**super().snapshot(), "output_schema": {"type": "object"}}
 
     monkeypatch.setattr(pipelines, "get_pipeline", lambda job_type, source="": Newer())
     result = cli("replay", run.name)
     assert result.code == 1
-    assert "differs from the run's pipeline snapshot in: system_prompt" in result.stderr
+    assert "differs from the run's pipeline snapshot in: output_schema" in result.stderr
+
+
+def test_a_changed_installed_template_does_not_change_the_replayed_prompt(
+    cli: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request is built from the run's own template text, never the installed file."""
+    run = make_run(cli, workspace)
+    monkeypatch.setattr(InstagramCopy, "prompt_template", "Something else entirely: $topic")
+    code, document = replay_json(cli, run.name)
+    assert code == 0, document
+    assert document["prompt_identical"] is True
 
 
 @pytest.fixture
@@ -195,10 +209,11 @@ def test_provider_offline_replays_a_model_runs_prompt_only(
 def test_params_model_is_rebuilt_from_the_brief_snapshot(cli: Any, workspace: Path) -> None:
     from sigilctl.audit.loaded import load_run
     from sigilctl.audit.request import build_run_request
+    from sigilctl.identity import compute_identity
 
     run = make_run(cli, workspace)
     loaded = load_run(run)
-    built = build_run_request(loaded.snapshots, loaded.manifest.inputs_hash)
+    built = build_run_request(compute_identity(loaded.snapshots).snapshots)
     assert isinstance(built.params, BaseModel)
     assert built.params.model_dump() == loaded.snapshots["brief"]["params"]
     assert built.request.seed_material == loaded.manifest.inputs_hash
