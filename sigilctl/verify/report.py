@@ -7,11 +7,13 @@ judged (a consistent ``failed`` run is clean).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
+from sigilctl.history import HISTORY_DIR
 from sigilctl.text import printable
 
 
@@ -139,6 +141,11 @@ class RunReport:
     source: SourceReport | None = None
 
     @property
+    def history(self) -> bool:
+        """An execution kept in history (``<job_id>/.history/<run_id>/<execution_id>``)."""
+        return Path(os.path.abspath(self.run_dir)).parent.parent.name == HISTORY_DIR
+
+    @property
     def ok(self) -> bool:
         """No integrity problem, and (when ``--source`` was asked) no drift either."""
         return not self.problems and (self.source is None or self.source.state == "current")
@@ -154,6 +161,7 @@ class RunReport:
             "job_id": self.job_id,
             "ok": self.ok,
             "status": self.status,
+            "history": self.history,
             "problems": [p.as_json() for p in self.problems],
         }
         if self.source is not None:
