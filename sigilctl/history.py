@@ -190,3 +190,10 @@ def list_executions(job_dir: Path, run_id: str) -> list[ExecutionSummary]:
     if current.is_dir():
         found.append(summarize(current, current=True))
     return sorted(found, key=lambda s: (s.execution_id, s.current))
+
+
+def executions_of(run_dir: Path) -> list[ExecutionSummary]:
+    """Every execution of the run_id ``run_dir`` holds (``run_dir`` current or history)."""
+    if is_history_dir(run_dir):
+        return list_executions(run_dir.parent.parent.parent, run_dir.parent.name)
+    return list_executions(run_dir.parent, run_dir.name)
