@@ -45,7 +45,10 @@ def gc(
 
 
 def render(result: GcResult) -> None:
+    from rich.markup import escape
+
     from sigilctl.cli import output
+    from sigilctl.text import printable
 
     console = output.stdout()
     verb = "would delete" if result.dry_run else "deleted"
@@ -55,9 +58,9 @@ def render(result: GcResult) -> None:
             table.add_row(
                 e.job_id,
                 e.run_id,
-                e.execution_id,
-                output.status_text(e.status or "unknown"),
-                e.started_at or "?",
+                escape(printable(e.execution_id)),
+                escape(printable(e.status or "unknown")),
+                escape(printable(e.started_at or "?")),
                 str(e.bytes),
             )
         console.print(table)

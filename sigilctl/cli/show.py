@@ -8,6 +8,8 @@ import typer
 
 from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
 
+STATUSES = ("succeeded", "failed", "partial")
+
 if TYPE_CHECKING:
     from sigilctl.history import ExecutionSummary
     from sigilctl.manifest import ProviderRecord
@@ -120,21 +122,28 @@ def render(view: RunView) -> None:
 
 
 def render_executions(executions: list[ExecutionSummary]) -> None:
+    from rich.markup import escape
+
     from sigilctl.cli import output
+    from sigilctl.text import printable
+
+    def safe(text: str | None, default: str = "") -> str:
+        """Text from a manifest: control characters and rich markup escaped."""
+        return escape(printable(text)) if text else default
 
     table = output.table(
         "execution", "started", "status", "provider / model", "trace", "where", "error",
         title="Executions (oldest first)",
     )  # fmt: skip
     for e in executions:
-        provider = " / ".join(part for part in (e.provider, e.model) if part) or "?"
+        provider = " / ".join(part for part in (e.provider, e.model) if part)
         table.add_row(
-            e.execution_id,
-            e.started_at or "?",
-            output.status_text(e.status or "unknown"),
-            provider,
-            e.trace_id or "none",
+            safe(e.execution_id),
+            safe(e.started_at, "?"),
+            output.status_text(e.status) if e.status in STATUSES else safe(e.status, "unknown"),
+            safe(provider, "?"),
+            safe(e.trace_id, "none"),
             "current" if e.current else "history",
-            e.error or "",
+            safe(e.error),
         )
     output.stdout().print(table)
