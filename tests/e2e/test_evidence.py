@@ -262,3 +262,22 @@ def test_runs_does_not_list_a_run_deleted_by_hand(workspace: Path) -> None:
     assert run_subprocess("show", first["run_id"], cwd=workspace).code == 2
     listed = json.loads(run_subprocess("runs", "--json", cwd=workspace).stdout)
     assert first["run_id"] not in {row["run_id"] for row in listed}
+
+
+def test_gc_deletes_history_only_and_only_what_its_flags_name(workspace: Path, cli: Any) -> None:
+    for args in ((), ("--force",), ("--force",)):
+        assert cli("run", "ig-test-001", *args).code == 0
+    refused = cli("gc")
+    assert refused.code == 2 and "--keep N and/or --older-than DAYS" in refused.stderr
+    dry = cli("gc", "--keep", "1", "--dry-run", "--json")
+    assert dry.code == 0
+    planned = json.loads(dry.stdout)
+    assert planned["dry_run"] is True and planned["deleted_count"] == 1 and planned["kept"] == 1
+    before = json.loads(cli("show", "ig-test-001", "--history", "--json").stdout)["executions"]
+    assert len(before) == 3
+    assert json.loads(cli("gc", "--older-than", "1", "--json").stdout)["deleted_count"] == 0
+    done = cli("gc", "--keep", "0")
+    assert done.code == 0 and "deleted 2 history execution(s)" in done.stdout
+    after = json.loads(cli("show", "ig-test-001", "--history", "--json").stdout)["executions"]
+    assert after == [before[-1]] and after[0]["current"] is True  # never the current run
+    assert cli("verify", "--all").code == 0
