@@ -233,3 +233,24 @@ def test_gc_deletes_only_what_its_flags_name(workspace: Path) -> None:
     assert only.current and (current / "manifest.json").is_file()  # never the current run
     leftovers = [p for p in current.parent.rglob("*") if p.name.startswith(".trash-")]
     assert leftovers == []
+
+
+def test_the_trace_flush_happens_after_the_lock_is_released(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiters of the same run_id never wait for Langfuse: the lock is free while flushing."""
+    from sigilctl import observability
+    from sigilctl.run_lock import try_hold
+
+    free_while_flushing: list[bool] = []
+
+    def flush() -> None:
+        (lock,) = (workspace / "artifacts" / JOB / ".locks").iterdir()
+        fd = try_hold(lock)
+        free_while_flushing.append(fd is not None)
+        if fd is not None:
+            os.close(fd)
+
+    monkeypatch.setattr(observability, "flush", flush)
+    run_job(JOB, ws(workspace))
+    assert free_while_flushing == [True]
