@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
 COMMANDS = (
-    "run", "show", "verify", "runs", "reindex", "trace-health", "smoke", "diff", "replay",
+    "run", "show", "verify", "runs", "reindex", "gc", "trace-health", "smoke", "diff", "replay",
     "attest", "export", "pipelines", "schema",
 )  # fmt: skip
 

@@ -1,53 +1,60 @@
-"""``sigilctl run``: the run sequence of SPEC §5, in its normative order.
+"""``sigilctl run``: the run sequence of SPEC §5 as named stages.
 
-1 load brief → 2 resolve inputs → 3 freeze canonical snapshots → 4 hash → 5 inputs_hash →
-6 run_id — the tracing boundary — 7 cache hit? → 8 start trace → 9 execute → 10 write outputs,
-finalize the trace, write manifest.json, publish. Snapshot bytes are frozen in memory at step 3
-and are the first files written into the run's build directory.
+1. ``prepare`` — load, resolve, check the provider, freeze snapshots, inputs_hash, run_id (no
+   lock, no trace, no write);
+2. under the run_id's lock: ``repair`` what a crashed run left, ``decide`` (reuse, report,
+   refuse or execute), ``execute`` (build folder, snapshots, trace, model call, outputs,
+   manifest), ``publish`` (current or history, never destroying an execution), record it in
+   the index;
+3. after the lock is released: the bounded trace flush, so waiters never wait for Langfuse.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from sigilctl import __version__
-from sigilctl.errors import StorageError
-from sigilctl.identity import Identity, compute_identity, sha256_hex, snapshot_path
-from sigilctl.manifest import (
-    MANIFEST_NAME,
-    ArtifactEntry,
-    CostRecord,
-    Manifest,
-    ProviderRecord,
-    SnapshotEntry,
-    UsageRecord,
-    read_manifest,
-    utc_now,
-)
-from sigilctl.observability.authoring import current_trace
-from sigilctl.pipelines import OutputError, PipelineInputs
-from sigilctl.providers import get_provider
-from sigilctl.providers.base import GenerationRequest, GenerationResult, Provider, ProviderError
-from sigilctl.resolve import ResolvedJob, resolve_job
-from sigilctl.steps import StepRecord
+from sigilctl.decision import Action, Decision, Placement, arrivals, decide, inspect_current
+from sigilctl.errors import SigilError
+from sigilctl.execution import Execution, execute
+from sigilctl.history import executions_seen, summarize
+from sigilctl.prepare import Prepared, RunOptions, prepare
+from sigilctl.run_lock import LockTimeout, LockWait, OnWait
 from sigilctl.store import RunStore
-from sigilctl.workspace import Workspace, brief_path_for
+from sigilctl.workspace import Workspace
+
+__all__ = [
+    "DamagedRunError",
+    "LockTimeout",
+    "LockWait",
+    "Prepared",
+    "RunChangedError",
+    "RunOptions",
+    "RunOutcome",
+    "prepare",
+    "run_job",
+]
+
+MAX_PROBLEMS_NAMED = 3
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    force: bool = False
-    provider: str | None = None
-    trace: bool = True
+class DamagedRunError(SigilError):
+    """The current run fails verification: it is evidence, so it is not silently replaced."""
+
+    exit_code = 1
+
+
+class RunChangedError(SigilError):
+    """A queued run's job no longer derives the run_id it was queued with."""
+
+    exit_code = 1
 
 
 @dataclass
 class RunOutcome:
+    """What one ``run`` did, for the CLI, the API and the smoke suite."""
+
     job_id: str
     run_id: str
     inputs_hash: str
@@ -58,6 +65,12 @@ class RunOutcome:
     error: str | None = None
     trace_warning: str | None = None
     events: list[str] = field(default_factory=list)
+    execution_id: str | None = None
+    # False when the execution reported lives in history (a forced run that failed while the
+    # succeeded run stayed current).
+    current: bool = True
+    # Why nothing was executed, when another process's execution is reported.
+    note: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -69,299 +82,140 @@ class RunOutcome:
             "run_dir": str(self.run_dir),
             "langfuse_trace_id": self.langfuse_trace_id,
             "error": self.error,
+            "execution_id": self.execution_id,
+            "current": self.current,
         }
 
 
-def freeze(job: ResolvedJob) -> Identity:
-    """Steps 3–6: canonical snapshot bytes, their hashes, inputs_hash, run_id."""
-    with job.steps.step("create_snapshots") as parent:
-        identity = compute_identity(job.snapshots)
-        for name, data in identity.snapshots.items():
-            job.steps.records.append(
-                StepRecord(
-                    f"snapshot_{name}",
-                    parent.start_ns,
-                    time.time_ns(),
-                    output={
-                        "path": snapshot_path(name),
-                        "sha256": identity.snapshot_hashes[name],
-                        "bytes": len(data),
-                    },
-                    parent="create_snapshots",
-                )
-            )
-        parent.output = {"inputs_hash": identity.inputs_hash, "run_id": identity.run_id}
-    job.steps.event("snapshots_frozen")
-    job.steps.event("inputs_hash")
-    job.steps.event("run_id")
-    return identity
-
-
-def is_reusable(run_dir: Path) -> bool:
-    """A cache hit needs a succeeded run whose files still verify."""
-    from sigilctl.verify import verify_run
-
-    if not (run_dir / MANIFEST_NAME).is_file():
-        return False
-    report = verify_run(run_dir)
-    return report.ok and report.status == "succeeded"
-
-
-def run_job(job_ref: str, workspace: Workspace, options: RunOptions | None = None) -> RunOutcome:
+def run_job(
+    job_ref: str,
+    workspace: Workspace,
+    options: RunOptions | None = None,
+    *,
+    on_lock_wait: OnWait | None = None,
+) -> RunOutcome:
     """Run one job end to end and return what happened (never raises for a failed LLM call)."""
     options = options or RunOptions()
-    started_at = utc_now()
-    clock = time.monotonic()
-    job = resolve_job(
-        brief_path_for(job_ref, workspace), workspace, provider_override=options.provider
-    )
-    provider = get_provider(job.snapshots["model_config"]["provider"])
-    provider.check_ready()
-    identity = freeze(job)
-    brief = job.brief
+    prepared = prepare(job_ref, workspace, options)
+    _check_expected(prepared, options)
     store = RunStore(workspace.artifacts)
-    final = store.run_dir(brief.job_id, identity.run_id)
-    with store.lock(brief.job_id, identity.run_id):
-        for restored in store.clean_stale(brief.job_id, held_run_id=identity.run_id):
-            from sigilctl.index import record_run  # a cache: warns, never fails the run
-
-            record_run(store.artifacts, restored)
-        if not options.force and is_reusable(final):
-            cached = read_manifest(final)
-            from sigilctl.cache_log import record_cache_hit  # what stats says the cache saved
-
-            record_cache_hit(store.artifacts, cached)
-            return RunOutcome(
-                brief.job_id,
-                identity.run_id,
-                identity.inputs_hash,
-                cached.status,
-                True,
-                final,
-                cached.langfuse_trace_id,
-                events=job.steps.events,
-            )
-        outcome = _execute(job, identity, provider, store, options, started_at, clock)
-    return outcome
-
-
-def _execute(
-    job: ResolvedJob,
-    identity: Identity,
-    provider: Provider,
-    store: RunStore,
-    options: RunOptions,
-    started_at: str,
-    clock: float,
-) -> RunOutcome:
+    job_dir = store.job_dir(prepared.job_id)
+    final = store.run_dir(prepared.job_id, prepared.run_id)
+    before = executions_seen(job_dir, prepared.run_id)
+    with store.lock(
+        prepared.job_id, prepared.run_id, timeout=options.lock_timeout, on_wait=on_lock_wait
+    ):
+        _record(workspace, store.repair(prepared.job_id, held_run_id=prepared.run_id))
+        decision = decide(
+            inspect_current(final),
+            arrivals(before, job_dir, prepared.run_id),
+            force=options.force,
+        )
+        if decision.action is Action.REFUSE:
+            raise DamagedRunError(_damaged_message(prepared, decision))
+        if decision.action is not Action.EXECUTE:
+            if decision.action is Action.REUSE:
+                _log_cache_hit(store, decision)
+            return _reported(prepared, decision)
+        assert decision.placement is not None
+        execution = execute(prepared, store, options)
+        where = publish(store, execution, final, decision.placement)
+        _record(workspace, [final])
     from sigilctl import observability
 
-    brief = job.brief
-    staging = store.staging_dir(brief.job_id, identity.run_id)
-    trace: Any = None
-    try:
-        _write_snapshots(staging, identity)
-        settings = brief.observability
-        trace = observability.start_pipeline_trace(
-            observability.GovernanceIds(
-                brief.job_id, identity.run_id, brief.job_type, brief.brand, identity.inputs_hash
-            ),
-            enabled=options.trace and (settings.enabled if settings else True),
-            sample_rate=settings.sample_rate if settings else None,
-            started_at=started_at,
-            start_ns=min((r.start_ns for r in job.steps.records), default=None),
-        )
-        job.steps.event("trace_started")
-        observability.record_steps(trace, job.steps.records)
-        inputs = PipelineInputs.from_identity(identity)
-        with current_trace(trace):  # the pipeline's own trace_step/trace_function calls
-            result, parsed, error, prompt_hash = _generate(job, inputs, provider, trace)
-        artifacts: list[ArtifactEntry] = []
-        if parsed is not None:
-            outputs_started = time.time_ns()
-            with current_trace(trace):
-                written = job.pipeline.write_outputs(parsed, inputs, staging / "outputs")
-            artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
-            observability.trace_output_generation(
-                trace,
-                files=[a.path for a in artifacts],
-                total_bytes=sum(a.bytes for a in artifacts),
-                start_ns=outputs_started,
-            )
-        status = "succeeded" if error is None else "failed"
-        observability.finalize_trace(trace, status, error, [a.path for a in artifacts])
-        trace_id = observability.trace_id(trace)
-        manifest = _manifest(
-            job, identity, provider, result, status, error, artifacts, trace_id, started_at
-        )
-        manifest.prompt_sha256 = prompt_hash
-        manifest.duration_ms = int((time.monotonic() - clock) * 1000)
-        (staging / MANIFEST_NAME).write_bytes(manifest.to_bytes())
-        final = store.run_dir(brief.job_id, identity.run_id)
-        store.publish(staging, final)
-        from sigilctl.index import record_run  # a cache: warns, never fails the run
-
-        record_run(store.artifacts, final)
-    except OSError as exc:
-        store.discard(staging)
-        observability.abort_trace(trace, exc)
-        raise StorageError(f"cannot write the run under {staging.parent}: {exc.strerror}") from None
-    except BaseException as exc:
-        store.discard(staging)
-        observability.abort_trace(trace, exc)
-        raise
     warning = observability.flush()
+    manifest = execution.manifest
     return RunOutcome(
-        brief.job_id,
-        identity.run_id,
-        identity.inputs_hash,
-        status,
-        False,
-        final,
-        trace_id,
-        error,
-        warning,
-        job.steps.events,
+        job_id=prepared.job_id,
+        run_id=prepared.run_id,
+        inputs_hash=prepared.inputs_hash,
+        status=manifest.status,
+        cached=False,
+        run_dir=where,
+        langfuse_trace_id=manifest.langfuse_trace_id,
+        error=manifest.error,
+        trace_warning=warning,
+        events=prepared.job.steps.events,
+        execution_id=execution.execution_id,
+        current=where == final,
     )
 
 
-def _generate(
-    job: ResolvedJob, inputs: PipelineInputs, provider: Provider, trace: Any
-) -> tuple[GenerationResult | None, BaseModel | None, str | None, str]:
-    """Call the provider; a provider or output failure becomes the run's error, not a crash.
-
-    Also returns the sha256 of the prompt sent (``replay`` compares it)."""
-    from sigilctl.audit.request import prompt_sha256
-
-    pipeline = job.pipeline
-    request = pipeline.build_request(inputs)  # from the frozen snapshots alone (replayable)
-    prompt_hash = prompt_sha256(request)
-    from sigilctl import observability
-
-    result: GenerationResult | None = None
+def publish(store: RunStore, execution: Execution, final: Path, placement: Placement) -> Path:
+    """Make the execution evidence: current, or history when it must not replace a succeeded
+    run. Returns where it lives. A failure removes the build and raises StorageError."""
+    staging = execution.staging
     try:
-        with observability.trace_step(
-            trace, pipeline.step_name, model=request.model, provider=request.provider
-        ):
-            called_at = time.time_ns()
-            try:
-                result = provider.generate(request)
-            except ProviderError as exc:
-                _trace_generation(
-                    job,
-                    trace,
-                    pipeline.generation_name,
-                    request,
-                    exc.result,
-                    called_at,
-                    exc.message,
-                )
-                raise
-            _trace_generation(job, trace, pipeline.generation_name, request, result, called_at)
-            parsed = pipeline.parse_reply(result.text, inputs)
-    except ProviderError as exc:
-        return result or exc.result, None, exc.message, prompt_hash
-    except OutputError as exc:
-        return result, None, str(exc), prompt_hash
-    return result, parsed, None, prompt_hash
+        if placement is Placement.FIRST:
+            store.publish(staging, final)
+            return final
+        if placement is Placement.REPLACE or execution.succeeded:
+            store.publish_replacing(staging, final, execution.execution_id)
+            return final
+        return store.publish_to_history(staging, final, execution.execution_id)
+    finally:
+        if staging.exists():
+            store.discard(staging)
 
 
-def _trace_generation(
-    job: ResolvedJob,
-    trace: Any,
-    name: str,
-    request: GenerationRequest,
-    result: GenerationResult | None,
-    start_ns: int,
-    error: str | None = None,
-) -> None:
-    """Record the LLM call as a generation, also when it failed (usage may still be known)."""
-    from sigilctl import observability
-
-    observability.trace_llm_call(
-        trace,
-        name=name,
-        model=result.model if result else request.model,
-        prompt=request.prompt,
-        response=result.text if result else None,
-        usage=result.usage.as_dict() if result and result.usage else None,
-        cost_usd=_cost(job, result).total,
-        model_parameters={
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-            "seed": request.seed,
-        },
-        metadata={"error": error} if error else None,
-        start_ns=start_ns,
-    )
+def _check_expected(prepared: Prepared, options: RunOptions) -> None:
+    expected = options.expected_run_id
+    if expected is not None and expected != prepared.run_id:
+        raise RunChangedError(
+            f"job '{prepared.job_id}' now derives run_id {prepared.run_id}, not {expected} as "
+            "when it was queued: its inputs changed since, so nothing was run"
+        )
 
 
-def _cost(job: ResolvedJob, result: GenerationResult | None) -> CostRecord:
-    """What the generation cost (SPEC §12): the same record in the manifest and the trace."""
-    from sigilctl.cost import price_generation
+def _record(workspace: Workspace, run_dirs: list[Path]) -> None:
+    """Tell the index (a cache: it warns, never fails the run)."""
+    if not run_dirs:
+        return
+    from sigilctl.index import default_db_path, record_run
 
-    model_config = job.snapshots["model_config"]
-    return price_generation(
-        provider=model_config["provider"],
-        model=model_config["name"],
-        usage=result.usage if result else None,
-        reported_model=result.model if result else None,
-        override=job.brief.model.price,
-    )
+    db = default_db_path(workspace.artifacts, None, workspace.index)
+    for run_dir in run_dirs:
+        record_run(workspace.artifacts, run_dir, db=db)
 
 
-def _write_snapshots(staging: Path, identity: Identity) -> None:
-    for name, data in identity.snapshots.items():
-        (staging / snapshot_path(name)).write_bytes(data)
+def _log_cache_hit(store: RunStore, decision: Decision) -> None:
+    """What ``stats`` says the cache saved: one line per hit (never fails the run)."""
+    from sigilctl.cache_log import record_cache_hit
+    from sigilctl.manifest import read_manifest
+
+    assert decision.run_dir is not None
+    record_cache_hit(store.artifacts, read_manifest(decision.run_dir))
 
 
-def _artifact_entry(run_dir: Path, path: Path) -> ArtifactEntry:
-    data = path.read_bytes()
-    return ArtifactEntry(
-        path=path.relative_to(run_dir).as_posix(), sha256=sha256_hex(data), bytes=len(data)
-    )
-
-
-def _manifest(
-    job: ResolvedJob,
-    identity: Identity,
-    provider: Provider,
-    result: GenerationResult | None,
-    status: str,
-    error: str | None,
-    artifacts: list[ArtifactEntry],
-    trace_id: str | None,
-    started_at: str,
-) -> Manifest:
-    model_config = job.snapshots["model_config"]
-    usage = result.usage if result else None
-    return Manifest(
-        job_id=job.brief.job_id,
-        run_id=identity.run_id,
-        inputs_hash=identity.inputs_hash,
-        job_type=job.brief.job_type,
-        brand=job.brief.brand,
+def _reported(prepared: Prepared, decision: Decision) -> RunOutcome:
+    """A cache hit, or another process's execution of this run_id (no model call here)."""
+    assert decision.run_dir is not None
+    summary = summarize(decision.run_dir, current=decision.run_dir.name == prepared.run_id)
+    status = summary.status or "failed"
+    return RunOutcome(
+        job_id=prepared.job_id,
+        run_id=prepared.run_id,
+        inputs_hash=prepared.inputs_hash,
         status=status,
-        input_snapshots={
-            name: SnapshotEntry(
-                path=snapshot_path(name), sha256=identity.snapshot_hashes[name], bytes=len(data)
-            )
-            for name, data in identity.snapshots.items()
-        },
-        artifacts=artifacts,
-        langfuse_trace_id=trace_id,
-        started_at=started_at,
-        finished_at=utc_now(),
-        sigilctl_version=__version__,
-        error=error,
-        usage=UsageRecord(**usage.as_dict()) if usage else None,
-        provider=ProviderRecord(
-            name=provider.name,
-            model=result.model if result else model_config["name"],
-            offline=provider.offline,
-            endpoint=provider.endpoint(),
-            attempts=result.attempts if result else None,
-        ),
-        pipeline_version=job.pipeline.version,
-        cost=_cost(job, result),
+        cached=status == "succeeded",
+        run_dir=decision.run_dir,
+        langfuse_trace_id=summary.trace_id,
+        error=summary.error,
+        events=prepared.job.steps.events,
+        execution_id=summary.execution_id,
+        current=summary.current,
+        note=decision.reason if decision.action is Action.REPORT else None,
+    )
+
+
+def _damaged_message(prepared: Prepared, decision: Decision) -> str:
+    problems = decision.problems
+    named = "; ".join(problems[:MAX_PROBLEMS_NAMED])
+    extra = len(problems) - MAX_PROBLEMS_NAMED
+    more = f"; and {extra} more" if extra > 0 else ""
+    return (
+        f"run {prepared.run_id} of job '{prepared.job_id}' at {decision.run_dir} fails "
+        f"verification ({named}{more}), so it was not re-executed: inspect it with "
+        f"'sigilctl verify {decision.run_dir}', or re-execute it with 'sigilctl run "
+        f"{prepared.job_id} --force' (the damaged copy is kept in history)"
     )

@@ -26,22 +26,33 @@ class Workspace:
 
     root: Path
     artifacts: Path
+    # The index path sigilctl.toml sets (None: the index's own default; flag and env win).
+    index: Path | None = None
 
     @property
     def jobs(self) -> Path:
         return self.root / "jobs"
 
     @classmethod
-    def locate(cls, root: Path | None = None, artifacts: Path | None = None) -> Workspace:
-        """Resolve --root/--artifacts with flag > env > default (cwd, <root>/artifacts)."""
-        resolved_root = env.path_setting(root, env.SIGILCTL_ROOT, Path.cwd()).resolve()
-        if not resolved_root.is_dir():
-            raise InputError(f"workspace root {resolved_root} is not a directory")
-        default_artifacts = resolved_root / "artifacts"
+    def locate(
+        cls, root: Path | None = None, artifacts: Path | None = None, *, job_ref: str | None = None
+    ) -> Workspace:
+        """Find the workspace (SPEC §2) and its settings: flag > env > sigilctl.toml > default.
+
+        The root is ``--root``/``$SIGILCTL_ROOT``, else the nearest folder holding ``jobs/``,
+        walking up from the job's folder (``job_ref`` given as a path) or else from the current
+        folder. A ``job_ref`` outside any workspace is an InputError; commands that only read
+        artifacts fall back to the current folder.
+        """
+        from sigilctl.config import load_config
+
+        resolved_root = _root(root, job_ref)
+        config = load_config(resolved_root)
+        default_artifacts = config.artifacts or resolved_root / "artifacts"
         resolved_artifacts = env.path_setting(artifacts, env.SIGILCTL_ARTIFACTS, default_artifacts)
         if not resolved_artifacts.is_absolute():
             resolved_artifacts = Path.cwd() / resolved_artifacts
-        return cls(resolved_root, resolved_artifacts.resolve())
+        return cls(resolved_root, _resolve(resolved_artifacts, "artifacts tree"), config.index)
 
     def relative(self, path: Path) -> str:
         """Root-relative POSIX form of a path already known to be inside the root."""
@@ -76,8 +87,41 @@ def check_job_id(job_id: str, *, source: str) -> None:
 
 
 def is_path_like(ref: str) -> bool:
-    """SPEC §7: anything with a path separator or ending in .yaml is a path, else an id."""
-    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+    """SPEC §7: ``.``, ``..``, anything with a path separator or ending in .yaml is a path."""
+    return ref in (".", "..") or "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+def _resolve(path: Path, what: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        raise InputError(f"{what} {path} cannot be resolved (a symbolic link loop?)") from None
+
+
+def _root(flag: Path | None, job_ref: str | None) -> Path:
+    """The workspace root: flag > env > the nearest folder holding jobs/ (SPEC §2)."""
+    explicit = flag or (Path(value) if (value := env.get(env.SIGILCTL_ROOT)) else None)
+    if explicit is not None:
+        resolved = _resolve(explicit, "workspace root")
+        if not resolved.is_dir():
+            raise InputError(f"workspace root {resolved} is not a directory")
+        return resolved
+    cwd = Path.cwd()
+    start, what = cwd, f"the current folder {cwd}"
+    if job_ref is not None and is_path_like(job_ref):
+        given = _resolve(Path(job_ref), "job path")
+        if not given.exists():
+            raise InputError(f"no brief at {job_ref} (a job folder must hold {BRIEF_NAME})")
+        start, what = (given if given.is_dir() else given.parent), f"job {job_ref}"
+    for folder in (start, *start.parents):
+        if (folder / "jobs").is_dir():
+            return folder
+    if job_ref is None:
+        return cwd
+    raise InputError(
+        f"{what} is not inside a workspace (no folder from {start} upwards holds jobs/); "
+        f"run sigilctl inside one, or give --root DIR (or set {env.SIGILCTL_ROOT})"
+    )
 
 
 def brief_path_for(ref: str, workspace: Workspace) -> Path:
@@ -88,7 +132,13 @@ def brief_path_for(ref: str, workspace: Workspace) -> Path:
             candidate = candidate / BRIEF_NAME
         if not candidate.is_file():
             raise InputError(f"no brief at {candidate} (a job folder must hold {BRIEF_NAME})")
-        return candidate.resolve()
+        resolved = _resolve(candidate, "brief")
+        if not resolved.is_relative_to(workspace.root):
+            raise InputError(
+                f"brief {candidate} resolves outside the workspace root {workspace.root}; "
+                f"give --root DIR (or set {env.SIGILCTL_ROOT}) to the workspace that holds it"
+            )
+        return resolved
     check_job_id(ref, source="JOB argument")
     folder = workspace.jobs / ref
     if not folder.is_dir():

@@ -23,6 +23,7 @@ class Reply:
     body: Any = None  # dict → JSON; str/bytes → sent as is
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (released early when the server stops)
+    gate: threading.Event | None = None  # when set: answer only once it is set (or on stop)
 
 
 @dataclass
@@ -110,6 +111,10 @@ class FakeOpenAI:
                 if reply.delay and fake.stopping.wait(reply.delay):
                     self.close_connection = True
                     return
+                while reply.gate is not None and not reply.gate.wait(0.05):
+                    if fake.stopping.is_set():
+                        self.close_connection = True
+                        return
                 if isinstance(reply.body, dict | list):
                     data = json.dumps(reply.body).encode()
                     content_type = "application/json"

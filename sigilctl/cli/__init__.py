@@ -18,6 +18,7 @@ from sigilctl import __version__
 from sigilctl.cli import attest as attest_cmd
 from sigilctl.cli import diff as diff_cmd
 from sigilctl.cli import export as export_cmd
+from sigilctl.cli import gc as gc_cmd
 from sigilctl.cli import pipelines as pipelines_cmd
 from sigilctl.cli import reindex as reindex_cmd
 from sigilctl.cli import replay as replay_cmd
@@ -81,6 +82,7 @@ app.command("verify", short_help="Recompute every hash; name drift and tampering
 )
 app.command("runs", short_help="List runs from the index.")(runs_cmd.runs)
 app.command("reindex", short_help="Rebuild the run index from the manifests.")(reindex_cmd.reindex)
+app.command("gc", short_help="Delete history executions (never a current run).")(gc_cmd.gc)
 app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealthy?")(
     trace_health_cmd.trace_health
 )

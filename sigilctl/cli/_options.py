@@ -11,7 +11,9 @@ RootOption = Annotated[
     Path | None,
     typer.Option(
         "--root",
-        help="Workspace root holding jobs/ (default: $SIGILCTL_ROOT, else the current folder).",
+        help="Workspace root holding jobs/ (default: $SIGILCTL_ROOT, else the nearest folder "
+        "holding jobs/, walking up from the job's folder when JOB is a path, else from the "
+        "current folder).",
         show_default=False,
     ),
 ]
@@ -19,7 +21,8 @@ ArtifactsOption = Annotated[
     Path | None,
     typer.Option(
         "--artifacts",
-        help="Artifacts tree (default: $SIGILCTL_ARTIFACTS, else <root>/artifacts).",
+        help="Artifacts tree (default: $SIGILCTL_ARTIFACTS, else 'artifacts' in "
+        "<root>/sigilctl.toml, else <root>/artifacts).",
         show_default=False,
     ),
 ]
@@ -31,7 +34,8 @@ DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
-        help="Index file (default: $SIGILCTL_INDEX, else <artifacts>/.sigilctl/index.sqlite).",
+        help="Index file (default: $SIGILCTL_INDEX, else 'index' in <root>/sigilctl.toml, "
+        "else <artifacts>/.sigilctl/index.sqlite).",
         show_default=False,
     ),
 ]

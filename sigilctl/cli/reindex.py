@@ -31,7 +31,8 @@ def reindex(
 
     workspace = Workspace.locate(root, artifacts)
     with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
-        result = rebuild(workspace.artifacts, default_db_path(workspace.artifacts, db), advance)
+        path = default_db_path(workspace.artifacts, db, workspace.index)
+        result = rebuild(workspace.artifacts, path, advance)
     if json_output:
         output.emit_json(result.as_json())
     else:

@@ -46,7 +46,7 @@ def runs(
 
     workspace = Workspace.locate(root, artifacts)
     filters = RunFilters(job, brand, job_type, status, since, limit).checked()
-    path = default_db_path(workspace.artifacts, db)
+    path = default_db_path(workspace.artifacts, db, workspace.index)
     with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
         built = ensure_built(workspace.artifacts, path, advance)
     if built is not None:

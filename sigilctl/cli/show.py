@@ -8,7 +8,10 @@ import typer
 
 from sigilctl.cli._options import ArtifactsOption, JsonOption, RootOption
 
+STATUSES = ("succeeded", "failed", "partial")
+
 if TYPE_CHECKING:
+    from sigilctl.history import ExecutionSummary
     from sigilctl.manifest import ProviderRecord
     from sigilctl.run_view import RunView
 
@@ -20,20 +23,36 @@ def show(
     ],
     root: RootOption = None,
     artifacts: ArtifactsOption = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Also list every execution of the run_id: the current one and those kept "
+            "in history (start, status, provider/model, error, trace id).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Show one run as its manifest records it."""
     from sigilctl.cli import output
+    from sigilctl.history import executions_of
     from sigilctl.lookup import locate_run
     from sigilctl.run_view import load_run_view
     from sigilctl.workspace import Workspace
 
     workspace = Workspace.locate(root, artifacts)
-    view = load_run_view(locate_run(run, workspace))
+    run_dir = locate_run(run, workspace)
+    view = load_run_view(run_dir)
+    executions = executions_of(run_dir) if history else None
     if json_output:
-        output.emit_json(view.as_json())
+        document = view.as_json()
+        if executions is not None:
+            document["executions"] = [e.as_json() for e in executions]
+        output.emit_json(document)
     else:
         render(view)
+        if executions is not None:
+            render_executions(executions)
 
 
 def _provider_text(provider: ProviderRecord | None) -> str:
@@ -100,3 +119,31 @@ def render(view: RunView) -> None:
     if view.preview:
         body = "\n\n".join(f"{i}. {line}" for i, line in enumerate(view.preview, start=1))
         console.print(Panel(body, title="Preview", title_align="left", expand=False), markup=False)
+
+
+def render_executions(executions: list[ExecutionSummary]) -> None:
+    from rich.markup import escape
+
+    from sigilctl.cli import output
+    from sigilctl.text import printable
+
+    def safe(text: str | None, default: str = "") -> str:
+        """Text from a manifest: control characters and rich markup escaped."""
+        return escape(printable(text)) if text else default
+
+    table = output.table(
+        "execution", "started", "status", "provider / model", "trace", "where", "error",
+        title="Executions (oldest first)",
+    )  # fmt: skip
+    for e in executions:
+        provider = " / ".join(part for part in (e.provider, e.model) if part)
+        table.add_row(
+            safe(e.execution_id),
+            safe(e.started_at, "?"),
+            output.status_text(e.status) if e.status in STATUSES else safe(e.status, "unknown"),
+            safe(provider, "?"),
+            safe(e.trace_id, "none"),
+            "current" if e.current else "history",
+            safe(e.error),
+        )
+    output.stdout().print(table)

@@ -102,8 +102,11 @@ def render(result: VerifyResult) -> None:
     problems = sum(len(r.problems) for r in result.runs)
     stale = sum(1 for r in result.runs if r.source and r.source.state != "current")
     unsigned = sum(1 for r in result.runs if r.attestation and not r.attestation.ok)
+    history = sum(1 for r in result.runs if r.history)
+    kept = f" ({history} kept in history)" if history else ""
     summary = (
-        f"{len(result.runs)} run(s) verified: {len(result.runs) - len(bad)} ok, {len(bad)} not ok"
+        f"{len(result.runs)} run(s) verified{kept}: {len(result.runs) - len(bad)} ok, "
+        f"{len(bad)} not ok"
     )
     if problems:
         summary += f" ({problems} problem(s))"
@@ -124,6 +127,8 @@ def _run_table(report: RunReport) -> Group:
 
     status = output.status_text(report.status) if report.status else "unknown"
     heading = f"{report.job_id or '?'}/{report.run_id or '?'}  status: {status}"
+    if report.history:
+        heading += f"  (history: execution {escape(report.run_dir.name)})"
     counts = {
         CheckGroup.SNAPSHOT_FILES: f"{report.snapshot_count} snapshot(s)",
         CheckGroup.ARTIFACTS: f"{report.artifact_count} artifact(s)",
@@ -164,7 +169,7 @@ def _runs_table(result: VerifyResult) -> object:
         table.add_row(
             output.mark(report.ok),
             report.job_id or "?",
-            report.run_id or "?",
+            (report.run_id or "?") + (" (history)" if report.history else ""),
             output.status_text(report.status) if report.status else "?",
             ", ".join(kinds),
         )

@@ -16,22 +16,27 @@ INDEX_DIR = ".sigilctl"
 INDEX_NAME = "index.sqlite"
 
 
-def default_db_path(artifacts: Path, flag: Path | None = None) -> Path:
-    """flag > $SIGILCTL_INDEX > ``<artifacts>/.sigilctl/index.sqlite``, made absolute."""
-    path = env.path_setting(flag, env.SIGILCTL_INDEX, artifacts / INDEX_DIR / INDEX_NAME)
+def default_db_path(
+    artifacts: Path, flag: Path | None = None, configured: Path | None = None
+) -> Path:
+    """flag > $SIGILCTL_INDEX > ``configured`` (sigilctl.toml) >
+    ``<artifacts>/.sigilctl/index.sqlite``, made absolute."""
+    default = configured or artifacts / INDEX_DIR / INDEX_NAME
+    path = env.path_setting(flag, env.SIGILCTL_INDEX, default)
     return path if path.is_absolute() else Path.cwd() / path
 
 
-def record_run(artifacts: Path, run_dir: Path) -> None:
+def record_run(artifacts: Path, run_dir: Path, *, db: Path | None = None) -> None:
     """Upsert a just-published run; log a warning instead of raising on any failure.
 
-    An absent index is left absent: ``runs`` builds it whole on first use, and a partial
-    index holding only the newest run would mislead.
+    ``db`` is the index path when the caller resolved it (e.g. from sigilctl.toml). An absent
+    index is left absent: ``runs`` builds it whole on first use, and a partial index holding
+    only the newest run would mislead.
     """
     from sigilctl.logs import get_logger
 
     log = get_logger("index")
-    db = default_db_path(artifacts)
+    db = db or default_db_path(artifacts)
     try:
         if not db.exists():
             log.debug("no index at %s yet; the run is not recorded there", db)

@@ -22,7 +22,7 @@ from sigilctl.errors import InputError, StorageError
 from sigilctl.index import sqlite as backend
 from sigilctl.index.rows import ManifestProblem, RunRows, parse_rows
 from sigilctl.manifest import MANIFEST_NAME
-from sigilctl.store import TEMP_PREFIX, TRASH_PREFIX
+from sigilctl.store import SWAP_PREFIX, TEMP_PREFIX, TRASH_PREFIX
 
 Progress = Callable[[int, int], None]
 Signature = tuple[int, int, int]
@@ -74,7 +74,7 @@ def list_runs(artifacts: Path) -> _Listing:
         for entry in sorted(os.scandir(job.path), key=lambda e: e.name):
             if not entry.is_dir():
                 continue
-            if entry.name.startswith((TEMP_PREFIX, TRASH_PREFIX)):
+            if entry.name.startswith((TEMP_PREFIX, SWAP_PREFIX, TRASH_PREFIX)):
                 listing.hidden.append(
                     Skipped(Path(entry.path), "a run being built or replaced (not published)")
                 )

@@ -56,12 +56,16 @@ class GenerationResult:
     usage: Usage | None = None
     attempts: int = 1
     cost_usd: float | None = None
+    # The reply exactly as the provider sent it (secrets scrubbed), or None when nothing came
+    # back. A failed run keeps it as an output, so a paid but rejected reply is never lost.
+    raw: str | None = None
 
 
 class ProviderError(SigilError):
     """The provider failed for good (after retries). The message never holds a secret.
 
-    ``result`` carries what is known of the failed call (attempts, usage) for the manifest.
+    ``result`` carries what is known of the failed call (attempts, usage, the raw reply) for the
+    manifest.
     """
 
     exit_code = 1

@@ -218,12 +218,13 @@ class OpenAIProvider:
 
     def _result(self, raw: bytes, request: GenerationRequest, attempts: int) -> GenerationResult:
         where = f"the OpenAI-compatible server at {self.endpoint()}"
+        body = redact(raw.decode("utf-8", "replace"))
         try:
             completion = _Completion.model_validate(orjson.loads(raw))
         except (orjson.JSONDecodeError, ValidationError):
             raise ProviderError(
                 f"{where} answered with a body that is not a chat completion",
-                result=GenerationResult(text="", model=request.model, attempts=attempts),
+                result=GenerationResult(text="", model=request.model, attempts=attempts, raw=body),
             ) from None
         usage = None
         if completion.usage is not None:
@@ -231,7 +232,11 @@ class OpenAIProvider:
         choice = completion.choices[0]
         text = unfence(choice.message.content or "")
         result = GenerationResult(
-            text=text, model=completion.model or request.model, usage=usage, attempts=attempts
+            text=text,
+            model=completion.model or request.model,
+            usage=usage,
+            attempts=attempts,
+            raw=body,
         )
         problem = None
         if choice.message.refusal:

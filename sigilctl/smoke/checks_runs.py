@@ -17,7 +17,7 @@ from sigilctl.runner import RunOutcome
 from sigilctl.smoke.context import SmokeContext
 from sigilctl.smoke.registry import about, expect
 from sigilctl.smoke.traces import root_of, trace_metadata, wait_for_spans
-from sigilctl.store import TEMP_PREFIX, TRASH_PREFIX
+from sigilctl.store import SWAP_PREFIX, TEMP_PREFIX, TRASH_PREFIX
 
 SNAPSHOT_SUFFIX = ".resolved.json"
 ENTRY_KEYS = {"path", "sha256", "bytes"}
@@ -283,7 +283,7 @@ def offline_example_end_to_end(ctx: SmokeContext) -> str:
     leftovers = [
         p.name
         for p in outcome.run_dir.parent.iterdir()
-        if p.name.startswith((TEMP_PREFIX, TRASH_PREFIX))
+        if p.name.startswith((TEMP_PREFIX, SWAP_PREFIX, TRASH_PREFIX))
     ]
     expect(not leftovers, f"half-built run folders left behind: {', '.join(leftovers)}")
     return f"run {outcome.run_id}: {len(artifacts)} output(s), verify clean"

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from sigilctl.errors import InputError
+from sigilctl.history import iter_history
 from sigilctl.store import RunStore
 from sigilctl.verify.report import Kind, Problem, RunReport
 from sigilctl.verify.run_check import verify_run
@@ -26,13 +27,15 @@ Progress = Callable[[int], None]
 
 
 def discover_runs(artifacts: Path, job_id: str | None = None) -> list[Path]:
-    """Published run directories under ``artifacts`` (one job's when ``job_id`` is given)."""
+    """Published run directories under ``artifacts`` (one job's when ``job_id`` is given),
+    then every execution kept in history: evidence too (SPEC §8)."""
     if job_id is not None:
         check_job_id(job_id, source="--job")
         if not (artifacts / job_id).is_dir():
             raise InputError(f"nothing to verify: no runs of job '{job_id}' under {artifacts}")
     try:
-        return list(RunStore(artifacts).iter_run_dirs(job_id))
+        current = list(RunStore(artifacts).iter_run_dirs(job_id))
+        return current + list(iter_history(artifacts, job_id))
     except OSError as exc:
         raise InputError(f"cannot list runs under {artifacts}: {exc.strerror}") from None
 

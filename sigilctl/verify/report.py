@@ -7,11 +7,13 @@ judged (a consistent ``failed`` run is clean).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sigilctl.history import HISTORY_DIR
 from sigilctl.text import printable
 
 if TYPE_CHECKING:
@@ -143,6 +145,11 @@ class RunReport:
     attestation: AttestationReport | None = None
 
     @property
+    def history(self) -> bool:
+        """An execution kept in history (``<job_id>/.history/<run_id>/<execution_id>``)."""
+        return Path(os.path.abspath(self.run_dir)).parent.parent.name == HISTORY_DIR
+
+    @property
     def ok(self) -> bool:
         """No integrity problem, no drift (``--source``), a good attestation (``--pubkey``)."""
         return (
@@ -162,6 +169,7 @@ class RunReport:
             "job_id": self.job_id,
             "ok": self.ok,
             "status": self.status,
+            "history": self.history,
             "problems": [p.as_json() for p in self.problems],
         }
         if self.source is not None:

@@ -352,13 +352,18 @@ class _RunCheck:
                     f"run_id derived from inputs_hash is {derived}; the manifest says {run_id}",
                 )
         folder = os.path.abspath(self.base)
+        if self.report.history:  # <job_id>/.history/<run_id>/<execution_id>
+            folder = os.path.dirname(folder)
+            what, job_folder = "history folder", os.path.dirname(os.path.dirname(folder))
+        else:
+            what, job_folder = "run folder", os.path.dirname(folder)
         if run_id is not None and os.path.basename(folder) != run_id:
             self.report.add(
                 Kind.RUN_DIR_NAME_MISMATCH,
                 ".",
-                f"the run folder is named '{os.path.basename(folder)}' but its run_id is {run_id}",
+                f"the {what} is named '{os.path.basename(folder)}' but its run_id is {run_id}",
             )
-        parent = os.path.basename(os.path.dirname(folder))
+        parent = os.path.basename(job_folder)
         if job_id is not None and parent != job_id:
             self.report.add(
                 Kind.JOB_DIR_MISMATCH,

@@ -48,17 +48,35 @@ def wrapped(*args, **kwargs):
 setattr(owner, {attr_path!r}[-1], wrapped)
 """
 
-# The rename fallback (no renameat2): die between "old run → trash" and "new run → final".
-TRASH_FALLBACK = """
+# Die right after the first os.rename whose (src, dst) matches; optionally without renameat2.
+RENAME_HOOK = """
 import sigilctl.store as store
-store._exchange = lambda a, b: False
+if {fallback!r}:
+    store._exchange = lambda a, b: False
 real_rename = os.rename
 def rename(src, dst):
     real_rename(src, dst)
-    if os.path.basename(os.fspath(dst)).startswith(".trash-"):
+    src, dst = os.fspath(src), os.fspath(dst)
+    if {predicate}:
         die()
-store.os.rename = rename
+os.rename = rename
 """
+INTO_SWAP = "os.path.basename(dst).startswith('.swap-')"
+INTO_HISTORY = "os.path.basename(os.path.dirname(os.path.dirname(dst))) == '.history'"
+SWAP_TO_CURRENT = "os.path.basename(src).startswith('.swap-') and '.history' not in dst"
+
+# Not a crash: the pipeline rejects the reply, so the run ends failed (a paid, refused reply).
+REJECTED_REPLY = """
+from sigilctl.pipelines import instagram_copy
+from sigilctl.pipelines.base import OutputError
+def reject(self, text, params):
+    raise OutputError("the reply has 2 captions, the brief asks for 3")
+instagram_copy.InstagramCopy.parse_reply = reject
+"""
+
+
+def on_rename(predicate: str, *, fallback: bool = False) -> str:
+    return RENAME_HOOK.format(predicate=predicate, fallback=fallback)
 
 
 def wrap(module: str, attr: str, when: str) -> str:
@@ -82,7 +100,28 @@ def hidden_build_dirs(workspace: Path) -> list[str]:
     job_dir = workspace / "artifacts" / JOB
     if not job_dir.is_dir():
         return []
-    return sorted(p.name for p in job_dir.iterdir() if p.name.startswith((".tmp-", ".trash-")))
+    pending = (".tmp-", ".trash-", ".swap-")
+    return sorted(p.name for p in job_dir.iterdir() if p.name.startswith(pending))
+
+
+def executions(workspace: Path) -> dict[str, str]:
+    """Every execution kept, current or history: execution id → "current" / "history"."""
+    job_dir = workspace / "artifacts" / JOB
+    found: dict[str, str] = {}
+    for run_dir in visible_runs(workspace):
+        found[json.loads((run_dir / "manifest.json").read_text())["execution_id"]] = "current"
+    for entry in sorted(job_dir.glob(".history/*/*")):
+        if not entry.name.startswith("."):
+            assert json.loads((entry / "manifest.json").read_text())["execution_id"] == entry.name
+            found[entry.name] = "history"
+    return found
+
+
+def current_manifest(workspace: Path) -> dict[str, object]:
+    (run_dir,) = visible_runs(workspace)
+    document = json.loads((run_dir / "manifest.json").read_text())
+    assert isinstance(document, dict)
+    return document
 
 
 def indexed_run_ids(cli: Cli) -> set[str]:
@@ -129,7 +168,7 @@ def assert_next_run_recovers(workspace: Path, cli: Cli) -> dict[str, object]:
 
 FIRST_RUN_POINTS = [
     ("staging created", wrap("sigilctl.store", "RunStore.staging_dir", "after")),
-    ("snapshots written", wrap("sigilctl.runner", "_write_snapshots", "after")),
+    ("snapshots written", wrap("sigilctl.execution", "write_snapshots", "after")),
     ("in the provider call", wrap("sigilctl.providers.offline", "OfflineProvider.generate", "before")),
     ("outputs written", wrap("sigilctl.pipelines.instagram_copy", "InstagramCopy.write_outputs", "after")),
     ("fsynced, not renamed", wrap("sigilctl.store", "fsync_tree", "after")),
@@ -151,53 +190,144 @@ def test_sigkill_during_a_first_run(workspace: Path, cli: Cli, point: str, injec
     assert document["cached"] is published  # a whole published run is reused as it is
 
 
-FORCE_POINTS = [
-    ("before the exchange", wrap("sigilctl.store", "_exchange", "before"), "old"),
-    ("after the exchange", wrap("sigilctl.store", "_exchange", "after"), "new"),
-    ("after the old run's removal", wrap("shutil", "rmtree", "after"), "new"),
-]
+# (point, injection, has the new execution reached publication?, is a current run visible?)
+REPLACE_POINTS = [
+    ("in the provider call", wrap("sigilctl.providers.offline", "OfflineProvider.generate", "before"), False, True),
+    ("fsynced, not renamed", wrap("sigilctl.store", "fsync_tree", "after"), False, True),
+    ("renamed to its swap name", on_rename(INTO_SWAP), True, True),
+    ("before the exchange", wrap("sigilctl.store", "_exchange", "before"), True, True),
+    ("after the exchange", wrap("sigilctl.store", "_exchange", "after"), True, True),
+    ("old execution moved to history", on_rename(INTO_HISTORY), True, True),
+    ("published, index not updated", wrap("sigilctl.index", "record_run", "before"), True, True),
+    ("fallback: renamed to its swap name", on_rename(INTO_SWAP, fallback=True), True, True),
+    ("fallback: old execution in history", on_rename(INTO_HISTORY, fallback=True), True, False),
+    ("fallback: new execution in place", on_rename(SWAP_TO_CURRENT, fallback=True), True, True),
+]  # fmt: skip
+
+
+def assert_repaired(
+    workspace: Path, cli: Cli, before: dict[str, str], published: bool
+) -> dict[str, object]:
+    """The next run finishes what the crash left: nothing lost, the newest success current."""
+    document = run_json(cli)
+    assert document["status"] == "succeeded" and document["cached"] is True
+    assert hidden_build_dirs(workspace) == []
+    after = executions(workspace)
+    assert set(before) <= set(after), "an execution was lost"
+    assert len(after) == len(before) + (1 if published else 0), (before, after)
+    current = current_manifest(workspace)
+    assert current["status"] == "succeeded"
+    if published:  # the newest execution, a success, is current
+        assert current["execution_id"] == max(after)
+    assert cli("verify", "--all").code == 0  # history included
+    assert indexed_run_ids(cli) == {document["run_id"]}
+    return document
 
 
 @pytest.mark.parametrize(
-    ("point", "inject", "survivor"), FORCE_POINTS, ids=[p[0] for p in FORCE_POINTS]
+    ("point", "inject", "published", "visible"),
+    REPLACE_POINTS,
+    ids=[p[0] for p in REPLACE_POINTS],
 )
-def test_sigkill_during_a_force_replace(
-    workspace: Path, cli: Cli, point: str, inject: str, survivor: str
+def test_sigkill_during_a_force_replacement(
+    workspace: Path, cli: Cli, point: str, inject: str, published: bool, visible: bool
 ) -> None:
+    """A succeeded run replaced by a succeeded one: at every point the current run is the old
+    one or the new one, whole; the old one is never lost (it moves to history)."""
     old = run_json(cli)
-    run_dir = Path(str(old["run_dir"]))
-    old_manifest = (run_dir / "manifest.json").read_bytes()
+    before = executions(workspace)
     killed(workspace, inject, "run", JOB, "--force")
-    assert visible_runs(workspace) == [run_dir]  # a run is always there
-    assert verify_run(run_dir).ok
-    replaced = (run_dir / "manifest.json").read_bytes() != old_manifest
-    assert replaced is (survivor == "new"), point
-    assert_consistent(workspace, cli)
-    document = assert_next_run_recovers(workspace, cli)
-    assert document["cached"] is True
+    if visible:
+        (run_dir,) = visible_runs(workspace)
+        assert run_dir == Path(str(old["run_dir"]))
+        assert verify_run(run_dir).ok
+        current = current_manifest(workspace)["execution_id"]
+        assert current == old["execution_id"] or (published and current not in before)
+    else:  # the documented window of the two-rename fallback: the old run is whole in history
+        assert visible_runs(workspace) == []
+        assert set(before) <= set(executions(workspace))
+    checked = cli("verify", "--all")
+    assert checked.code == 0, checked.stdout
+    assert_repaired(workspace, cli, before, published)
 
 
-def test_sigkill_between_the_two_renames_of_the_fallback_restores_the_old_run(
-    workspace: Path, cli: Cli
+FAILED_RETRY_POINTS = [
+    ("fsynced, not renamed", wrap("sigilctl.store", "fsync_tree", "after"), False),
+    ("renamed to its swap name", on_rename(INTO_SWAP), True),
+    ("after the exchange", wrap("sigilctl.store", "_exchange", "after"), True),
+    ("failed attempt moved to history", on_rename(INTO_HISTORY), True),
+    ("fallback: failed attempt in history", on_rename(INTO_HISTORY, fallback=True), True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("point", "inject", "published"), FAILED_RETRY_POINTS, ids=[p[0] for p in FAILED_RETRY_POINTS]
+)
+def test_sigkill_while_a_retry_moves_the_failed_attempt(
+    workspace: Path, cli: Cli, point: str, inject: str, published: bool
 ) -> None:
-    """Without renameat2 a replace is two renames; a crash between them leaves the old run in a
-    ``.trash-`` folder, and the next run of the job (under the run_id's lock) renames it back
-    and puts it back in the index, even when a ``reindex`` inside the window had dropped it."""
+    """A failed run retried by ``run``: the failed attempt goes to history, never away."""
+    failed = run_python("-c", CHILD.format(inject=REJECTED_REPLY), "run", JOB, cwd=workspace)
+    assert failed.code == 1, failed.stderr
+    before = executions(workspace)
+    assert list(before.values()) == ["current"]
+    assert current_manifest(workspace)["status"] == "failed"
+    killed(workspace, inject, "run", JOB)
+    for run_dir in visible_runs(workspace):
+        assert verify_run(run_dir).ok
+    assert cli("verify", "--all").code == 0
+    document = run_json(cli)  # repairs, then reuses the retry or retries again
+    assert document["status"] == "succeeded"
+    assert hidden_build_dirs(workspace) == []
+    after = executions(workspace)
+    assert set(before) <= set(after), "the failed attempt was lost"
+    assert after[next(iter(before))] == "history"
+    assert document["cached"] is published  # a published retry is not paid for twice
+    assert len(after) == 2
+    assert cli("verify", "--all").code == 0
+
+
+FAILED_FORCE_POINTS = [
+    ("fsynced, not renamed", wrap("sigilctl.store", "fsync_tree", "after"), False),
+    ("failed execution moved to history", on_rename(INTO_HISTORY), True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("point", "inject", "published"), FAILED_FORCE_POINTS, ids=[p[0] for p in FAILED_FORCE_POINTS]
+)
+def test_sigkill_while_a_failed_force_goes_to_history(
+    workspace: Path, cli: Cli, point: str, inject: str, published: bool
+) -> None:
+    """--force that fails never replaces the succeeded run: the failure goes to history."""
+    old = run_json(cli)
+    before = executions(workspace)
+    killed(workspace, REJECTED_REPLY + inject, "run", JOB, "--force")
+    assert current_manifest(workspace)["execution_id"] == old["execution_id"]
+    assert verify_run(Path(str(old["run_dir"]))).ok
+    assert cli("verify", "--all").code == 0
+    document = run_json(cli)
+    assert document["cached"] is True and document["execution_id"] == old["execution_id"]
+    after = executions(workspace)
+    assert set(before) <= set(after)
+    assert len(after) == len(before) + (1 if published else 0)
+    assert hidden_build_dirs(workspace) == []
+
+
+def test_a_replace_cut_by_an_older_sigilctl_is_restored(workspace: Path, cli: Cli) -> None:
+    """Before history existed the fallback replace parked the old run in ``.trash-``; a crash
+    there left no current run. The next run puts it back (and into the index)."""
     old = run_json(cli)
     run_dir = Path(str(old["run_dir"]))
     old_manifest = (run_dir / "manifest.json").read_bytes()
-    killed(workspace, TRASH_FALLBACK, "run", JOB, "--force")
-    assert visible_runs(workspace) == []  # the documented window: nothing half-visible either
-    assert any(name.startswith(".trash-") for name in hidden_build_dirs(workspace))
-    assert_consistent(workspace, cli)
-    assert cli("reindex").code == 0  # taken inside the window: the run is not visible
+    run_dir.rename(run_dir.parent / f".trash-{run_dir.name}-0badc0de")
+    assert cli("reindex").code == 0
     assert indexed_run_ids(cli) == set()
     document = run_json(cli)
     assert document["cached"] is True
     assert (run_dir / "manifest.json").read_bytes() == old_manifest
     assert hidden_build_dirs(workspace) == []
-    assert verify_run(run_dir).ok
-    assert indexed_run_ids(cli) == {document["run_id"]}  # restored into the index, no reindex
+    assert indexed_run_ids(cli) == {document["run_id"]}
 
 
 def test_sigkill_before_a_reindex_swap_keeps_the_old_index(workspace: Path, cli: Cli) -> None:

@@ -294,7 +294,10 @@ def test_a_reply_that_is_not_a_caption_set_fails_the_run(
     assert out["status"] == "failed"
     assert message in out["error"]
     assert len(server.requests) == 1  # a bad reply is not retried
-    assert manifest_of(out["run_dir"])["artifacts"] == []
+    (kept,) = manifest_of(out["run_dir"])["artifacts"]  # the paid reply, as it came
+    sent = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+    assert kept["path"] == "outputs/raw_response." + ("txt" if "html" in sent else "json")
+    assert Path(out["run_dir"], kept["path"]).read_text() == sent
 
 
 def test_a_fenced_reply_is_accepted(

@@ -68,12 +68,17 @@ def test_second_run_is_a_cache_hit(workspace: Path, cli: Callable[..., object]) 
 
 def test_force_re_executes_and_replaces(workspace: Path, cli: Callable[..., object]) -> None:
     first = run_json(cli)
-    manifest_path = Path(str(first["run_dir"])) / "manifest.json"
-    started = orjson.loads(manifest_path.read_bytes())["started_at"]
+    run_dir = Path(str(first["run_dir"]))
+    before = (run_dir / "manifest.json").read_bytes()
     forced = run_json(cli, "--force")
     assert forced["cached"] is False and forced["run_id"] == first["run_id"]
-    assert orjson.loads(manifest_path.read_bytes())["started_at"] >= started
-    leftovers = [p.name for p in manifest_path.parents[1].iterdir() if p.name.startswith(".t")]
+    assert forced["execution_id"] != first["execution_id"]
+    after = orjson.loads((run_dir / "manifest.json").read_bytes())
+    assert after["execution_id"] == forced["execution_id"]  # a new execution is current
+    assert after["started_at"] > orjson.loads(before)["started_at"]
+    kept = run_dir.parent / ".history" / run_dir.name / str(first["execution_id"])
+    assert (kept / "manifest.json").read_bytes() == before  # the old one, moved whole
+    leftovers = [p.name for p in run_dir.parent.iterdir() if p.name.startswith((".t", ".s"))]
     assert leftovers == []
 
 

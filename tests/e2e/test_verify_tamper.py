@@ -321,8 +321,15 @@ def test_tampered_run_in_human_output_names_the_problem(cli: Cli, workspace: Pat
     assert "1 not ok" in result.stdout
 
 
-def test_tampered_run_is_not_a_cache_hit(cli: Cli, workspace: Path) -> None:
+def test_tampered_run_is_not_a_cache_hit_nor_silently_replaced(cli: Cli, workspace: Path) -> None:
     run_dir = t_flip_output(make_run(cli, workspace))
-    again = json.loads(cli("run", "ig-test-001", "--json").stdout)
-    assert again["cached"] is False
+    damaged = (run_dir / "outputs/captions.json").read_bytes()
+    again = cli("run", "ig-test-001", "--json")
+    assert again.code == 1 and again.stdout == ""
+    assert "artifact_hash_mismatch" in again.stderr and run_dir.name in again.stderr
+    assert (run_dir / "outputs/captions.json").read_bytes() == damaged
+    forced = json.loads(cli("run", "ig-test-001", "--force", "--json").stdout)
+    assert forced["cached"] is False and forced["status"] == "succeeded"
     assert cli("verify", str(run_dir), "--json").code == 0
+    (kept,) = (run_dir.parent / ".history" / run_dir.name).iterdir()
+    assert (kept / "outputs/captions.json").read_bytes() == damaged  # evidence, untouched

@@ -1,0 +1,99 @@
+"""Steps 1–6 of a run (SPEC §5): what would run, and under which run_id — nothing written.
+
+``prepare`` loads and resolves the job, checks its provider can be driven, and freezes the
+canonical snapshots into an identity. It takes no lock, starts no trace and writes no file, so
+``check``, ``run --dry-run`` and the HTTP API (which answers with the run_id before queueing)
+call it as ``run`` does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sigilctl.identity import Identity, compute_identity, snapshot_path
+from sigilctl.providers import get_provider
+from sigilctl.providers.base import Provider
+from sigilctl.resolve import ResolvedJob, resolve_job
+from sigilctl.run_lock import DEFAULT_LOCK_TIMEOUT_S
+from sigilctl.steps import StepRecord
+from sigilctl.workspace import Workspace, brief_path_for
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a job. ``params`` merge key by key over the brief's params (they are part of
+    the brief snapshot, so of the run_id); ``expected_run_id`` makes a queued run refuse to
+    execute a job whose inputs changed since it was queued; ``queue_job_id`` is recorded in the
+    manifest and the trace; ``lock_timeout`` bounds the wait for a concurrent run (None: no
+    bound)."""
+
+    force: bool = False
+    provider: str | None = None
+    trace: bool = True
+    params: Mapping[str, Any] | None = None
+    expected_run_id: str | None = None
+    queue_job_id: str | None = None
+    lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A resolved job, its ready provider and its frozen identity."""
+
+    job: ResolvedJob
+    identity: Identity
+    provider: Provider
+
+    @property
+    def job_id(self) -> str:
+        return self.job.brief.job_id
+
+    @property
+    def run_id(self) -> str:
+        return self.identity.run_id
+
+    @property
+    def inputs_hash(self) -> str:
+        return self.identity.inputs_hash
+
+
+def freeze(job: ResolvedJob) -> Identity:
+    """Steps 3–6: canonical snapshot bytes, their hashes, inputs_hash, run_id."""
+    with job.steps.step("create_snapshots") as parent:
+        identity = compute_identity(job.snapshots)
+        job.steps.event("snapshots_frozen")
+        for name, data in identity.snapshots.items():
+            job.steps.records.append(
+                StepRecord(
+                    f"snapshot_{name}",
+                    parent.start_ns,
+                    time.time_ns(),
+                    output={
+                        "path": snapshot_path(name),
+                        "sha256": identity.snapshot_hashes[name],
+                        "bytes": len(data),
+                    },
+                    parent="create_snapshots",
+                )
+            )
+        job.steps.event("inputs_hash")
+        job.steps.event("run_id")
+        parent.output = {"inputs_hash": identity.inputs_hash, "run_id": identity.run_id}
+    return identity
+
+
+def prepare(job_ref: str, workspace: Workspace, options: RunOptions | None = None) -> Prepared:
+    """Steps 1–6 for ``job_ref`` (a job id, job folder or brief path). Raises InputError."""
+    options = options or RunOptions()
+    job = resolve_job(
+        brief_path_for(job_ref, workspace),
+        workspace,
+        provider_override=options.provider,
+        params_override=options.params,
+    )
+    provider = get_provider(job.snapshots["model_config"]["provider"])
+    provider.check_ready()
+    return Prepared(job, freeze(job), provider)
