@@ -7,6 +7,7 @@ exactly the same inputs.
 from __future__ import annotations
 
 import glob
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,14 +129,26 @@ def resolve_model_config(brief: Brief, provider_override: str | None) -> dict[st
 
 
 def resolve_job(
-    brief_path: Path, workspace: Workspace, *, provider_override: str | None = None
+    brief_path: Path,
+    workspace: Workspace,
+    *,
+    provider_override: str | None = None,
+    params_override: Mapping[str, Any] | None = None,
 ) -> ResolvedJob:
-    """Load the brief and resolve every input snapshot, measuring each step."""
+    """Load the brief and resolve every input snapshot, measuring each step.
+
+    ``params_override`` is merged key by key over the brief's ``params`` before validation, so
+    the merged params are what the brief snapshot (and the run_id) hold.
+    """
     steps = StepLog()
     with steps.step("load_brief", path=workspace.relative(brief_path)):
         brief = load_brief(brief_path)
-        pipeline = get_pipeline(brief.job_type, source=str(brief_path))
-        params = pipeline.parse_params(brief.params, source=str(brief_path))
+        source = str(brief_path)
+        if params_override:
+            brief = brief.model_copy(update={"params": {**brief.params, **params_override}})
+            source = f"{brief_path} with the given params"
+        pipeline = get_pipeline(brief.job_type, source=source)
+        params = pipeline.parse_params(brief.params, source=source)
     with steps.step("load_doctrine", doctrine_id=brief.doctrine.id) as record:
         doctrine = resolve_doctrine(brief, brief_path, workspace)
         record.output = {k: doctrine[k] for k in ("id", "version", "path", "sha256", "bytes")}

@@ -8,7 +8,10 @@ and are the first files written into the run's build directory.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sigilctl import __version__
-from sigilctl.errors import StorageError
+from sigilctl.errors import InputsChangedError, StorageError
 from sigilctl.identity import Identity, compute_identity, sha256_hex, snapshot_path
 from sigilctl.manifest import (
     MANIFEST_NAME,
@@ -36,12 +39,29 @@ from sigilctl.steps import StepRecord
 from sigilctl.store import RunStore
 from sigilctl.workspace import Workspace, brief_path_for
 
+Fence = Callable[[], None]
+"""Raises (LeaseLostError) when this process no longer holds the run's lock: checked right
+before publishing, so a paused or partitioned holder never publishes over a newer holder."""
+RunLock = Callable[[str, str], AbstractContextManager[Fence]]
+"""An extra, cross-machine lock for ``(job_id, run_id)``, taken before the local one."""
+
 
 @dataclass(frozen=True)
 class RunOptions:
     force: bool = False
     provider: str | None = None
     trace: bool = True
+    # Merged key by key over the brief's params: part of the brief snapshot and the run_id.
+    params: Mapping[str, Any] | None = None
+    # A queued task runs only if the job still derives the run_id it was promised.
+    expected_run_id: str | None = None
+    # The queue task executing this run: recorded in the manifest and the trace metadata.
+    queue_job_id: str | None = None
+    run_lock: RunLock | None = None
+
+
+def _no_fence() -> None:
+    return None
 
 
 @dataclass
@@ -111,15 +131,28 @@ def run_job(job_ref: str, workspace: Workspace, options: RunOptions | None = Non
     started_at = utc_now()
     clock = time.monotonic()
     job = resolve_job(
-        brief_path_for(job_ref, workspace), workspace, provider_override=options.provider
+        brief_path_for(job_ref, workspace),
+        workspace,
+        provider_override=options.provider,
+        params_override=options.params,
     )
     provider = get_provider(job.snapshots["model_config"]["provider"])
     provider.check_ready()
     identity = freeze(job)
     brief = job.brief
+    if options.expected_run_id and identity.run_id != options.expected_run_id:
+        raise InputsChangedError(
+            f"job '{brief.job_id}' now derives run_id {identity.run_id}, not the queued "
+            f"{options.expected_run_id}: its inputs changed after it was queued; nothing was run"
+        )
     store = RunStore(workspace.artifacts)
     final = store.run_dir(brief.job_id, identity.run_id)
-    with store.lock(brief.job_id, identity.run_id):
+    extra_lock = (
+        options.run_lock(brief.job_id, identity.run_id)
+        if options.run_lock
+        else contextlib.nullcontext(_no_fence)
+    )
+    with extra_lock as fence, store.lock(brief.job_id, identity.run_id):
         for restored in store.clean_stale(brief.job_id, held_run_id=identity.run_id):
             from sigilctl.index import record_run  # a cache: warns, never fails the run
 
@@ -136,7 +169,7 @@ def run_job(job_ref: str, workspace: Workspace, options: RunOptions | None = Non
                 cached.langfuse_trace_id,
                 events=job.steps.events,
             )
-        outcome = _execute(job, identity, provider, store, options, started_at, clock)
+        outcome = _execute(job, identity, provider, store, options, started_at, clock, fence)
     return outcome
 
 
@@ -148,6 +181,7 @@ def _execute(
     options: RunOptions,
     started_at: str,
     clock: float,
+    fence: Fence = _no_fence,
 ) -> RunOutcome:
     from sigilctl import observability
 
@@ -159,7 +193,12 @@ def _execute(
         settings = brief.observability
         trace = observability.start_pipeline_trace(
             observability.GovernanceIds(
-                brief.job_id, identity.run_id, brief.job_type, brief.brand, identity.inputs_hash
+                brief.job_id,
+                identity.run_id,
+                brief.job_type,
+                brief.brand,
+                identity.inputs_hash,
+                options.queue_job_id,
             ),
             enabled=options.trace and (settings.enabled if settings else True),
             sample_rate=settings.sample_rate if settings else None,
@@ -187,8 +226,10 @@ def _execute(
             job, identity, provider, result, status, error, artifacts, trace_id, started_at
         )
         manifest.duration_ms = int((time.monotonic() - clock) * 1000)
+        manifest.queue_job_id = options.queue_job_id
         (staging / MANIFEST_NAME).write_bytes(manifest.to_bytes())
         final = store.run_dir(brief.job_id, identity.run_id)
+        fence()
         store.publish(staging, final)
         from sigilctl.index import record_run  # a cache: warns, never fails the run
 
