@@ -49,6 +49,10 @@ class TaskState(BaseModel):
     status: Status
     job_id: str | None = None
     error: str | None = None
+    enqueued_at: str | None = None
+    started_at: str | None = None
+    worker: str | None = Field(default=None, description="host:pid of the executing process")
+    attempts: int = Field(default=0, description="Deliveries of this task so far")
 
 
 class RunDocument(BaseModel):

@@ -9,6 +9,7 @@ for the next start. Nothing is half-published: a run is renamed into place or no
 from __future__ import annotations
 
 import ipaddress
+import signal
 
 from sigilctl.errors import InputError
 from sigilctl.workspace import Workspace
@@ -77,4 +78,7 @@ def serve(
         timeout_graceful_shutdown=int(settings.shutdown_grace) or None,
         log_level="info",
     )
+    # uvicorn re-raises the stop signal once it has shut down gracefully; a SIGTERM that ends
+    # in a clean shutdown is a normal end (exit 0), not a death by signal.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     uvicorn.Server(config).run()

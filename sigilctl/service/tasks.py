@@ -67,6 +67,10 @@ class TaskRecord(BaseModel):
             "job_id": self.job_id,
             "run_id": self.run_id,
             "status": self.status,
+            "enqueued_at": self.enqueued_at,
+            "started_at": self.started_at,
+            "worker": self.worker,
+            "attempts": self.attempts,
         }
         if self.error is not None:
             document["error"] = self.error
