@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,10 +56,8 @@ class Proc:
 
     def kill_group(self) -> None:
         """SIGKILL the process and every child it started (a machine dying)."""
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait(10)
 
     def stop(self, timeout: float = 30) -> int:
@@ -68,7 +66,8 @@ class Proc:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill_group()
-            raise AssertionError(f"{self.log.name} did not stop on SIGTERM:\n{self.output()}")
+            message = f"{self.log.name} did not stop on SIGTERM:\n{self.output()}"
+            raise AssertionError(message) from None
 
 
 def start(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> Proc:
