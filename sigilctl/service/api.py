@@ -9,13 +9,12 @@ secret, ever.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request, Response
@@ -69,8 +68,8 @@ class Service:
     wait_limit: float = DEFAULT_WAIT_S
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": env.scrub(message)}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": env.scrub(message)}, status_code=status, headers=headers)
 
 
 def _field_problem(exc: RequestValidationError) -> tuple[int, str]:
@@ -83,24 +82,14 @@ def _field_problem(exc: RequestValidationError) -> tuple[int, str]:
 
 
 def create_app(service: Service, *, auth: bool) -> Any:
-    """The ASGI application: FastAPI routes behind the token and body-size guard."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(index_view.ensure_index, service.workspace)
-        await run_in_threadpool(service.queue.start)
-        try:
-            yield
-        finally:
-            await run_in_threadpool(service.queue.stop, service.settings.shutdown_grace)
-
+    """The ASGI application: FastAPI routes behind the token and body-size guard. The queue is
+    started and stopped by whoever runs the app (``serve``), around the server's own life."""
     app = FastAPI(
         title="sigilctl",
         version=_version(),
         summary="Governed, reproducible LLM content runs: queue them, watch them, prove them.",
         docs_url=None,
         redoc_url=None,
-        lifespan=lifespan,
     )
     app.add_exception_handler(ApiError, _on_api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _on_http_error)  # type: ignore[arg-type]
@@ -124,8 +113,9 @@ async def _on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
     if exc.status_code == 404:
         return _error(404, f"no such endpoint: {request.method} {request.url.path}")
     if exc.status_code == 405:
-        return _error(405, f"{request.method} is not allowed on {request.url.path}")
-    return _error(exc.status_code, str(exc.detail))
+        message = f"{request.method} is not allowed on {request.url.path}"
+        return _error(405, message, exc.headers)
+    return _error(exc.status_code, str(exc.detail), exc.headers)
 
 
 async def _on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -278,7 +268,14 @@ def _routes(app: FastAPI, service: Service) -> None:
         brand: Annotated[str | None, Query(max_length=512)] = None,
         job_type: Annotated[str | None, Query(max_length=512)] = None,
         status: Annotated[RunStatus | None, Query()] = None,
-        since: Annotated[str | None, Query(max_length=64, description="YYYY-MM-DD or ISO")] = None,
+        since: Annotated[
+            str | None,
+            Query(
+                max_length=64,
+                description="Runs started at or after this RFC 3339 date-time (or YYYY-MM-DD).",
+                json_schema_extra={"format": "date-time"},
+            ),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> RunsPage:
         """Runs from the index, newest first."""
@@ -289,7 +286,7 @@ def _routes(app: FastAPI, service: Service) -> None:
                 brand=brand,
                 job_type=job_type,
                 status=status,
-                since=since,
+                since=None if since is None else rfc3339(since),
                 limit=limit,
             )
         except InputError as exc:
@@ -307,6 +304,30 @@ def _routes(app: FastAPI, service: Service) -> None:
     def metrics() -> Response:
         """Prometheus text: runs by status, run duration, cache hits, queue depth, spool."""
         return Response(service.metrics.render(), media_type=CONTENT_TYPE)
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def rfc3339(text: str) -> str:
+    """An RFC 3339 date-time as the index compares it (UTC); other text is passed on as is
+    (YYYY-MM-DD works, anything else is refused by the filter). Python's datetime has no year
+    0 and no leap second: those clamp to the nearest instant it has."""
+    match = _RFC3339.match(text.strip().upper())
+    if match is None:
+        return text
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    zone = match.group(8).replace("Z", "+00:00")
+    sign = -1 if zone[0] == "-" else 1
+    offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])) * sign
+    try:
+        moment = datetime(max(year, 1), month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        moment -= offset
+    except (ValueError, OverflowError):
+        return text
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _run_document(workspace: Workspace, job_id: str, run_id: str) -> dict[str, Any] | None:

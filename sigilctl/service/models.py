@@ -15,7 +15,11 @@ MAX_PARAMS = 64
 class RunRequest(BaseModel):
     """``POST /jobs/run``: which job, with which params merged over its brief's."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"job_id": "ig-test-001", "params": {"count": 2}}]},
+    )
 
     job_id: str = Field(pattern=JOB_ID_PATTERN.pattern, max_length=128)
     params: dict[str, Any] | None = Field(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import signal
 
-from sigilctl.errors import InputError
+from sigilctl.errors import InputError, StorageError
 from sigilctl.workspace import Workspace
 
 DEFAULT_HOST = "127.0.0.1"
@@ -60,12 +60,20 @@ def serve(
     if local_workers < 1:
         raise InputError(f"--workers must be at least 1, not {local_workers}")
 
+    try:
+        workspace.artifacts.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = workspace.artifacts
+        raise StorageError(f"cannot create the artifacts tree {where}: {exc.strerror}") from None
+
     import uvicorn
 
     from sigilctl.service.api import Service, create_app
+    from sigilctl.service.index_view import ensure_index
     from sigilctl.service.metrics import Metrics
     from sigilctl.service.queue import open_queue
 
+    ensure_index(workspace)
     queue = open_queue(settings, workspace, local_workers)
     service = Service(workspace, settings, queue, Metrics(workspace, queue))
     config = uvicorn.Config(
@@ -81,4 +89,8 @@ def serve(
     # uvicorn re-raises the stop signal once it has shut down gracefully; a SIGTERM that ends
     # in a clean shutdown is a normal end (exit 0), not a death by signal.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
-    uvicorn.Server(config).run()
+    queue.start()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        queue.stop(settings.shutdown_grace)
