@@ -29,7 +29,7 @@ sys.stderr.write(f"EXIT={code} LOADED={','.join(loaded)}\\n")
         ["verify", "--all"],
         ["serve", "--help"],
         ["submit", "--help"],
-    ],  # fmt: skip
+    ],
     ids=["help", "run", "show", "verify", "serve-help", "submit-help"],
 )
 def test_everyday_commands_do_not_import_the_service(workspace: Path, argv: list[str]) -> None:

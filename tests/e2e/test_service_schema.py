@@ -40,7 +40,7 @@ def test_generated_requests_match_the_openapi_description(workspace: Path) -> No
                 "positive_data_acceptance",
                 "--request-timeout",
                 "30",
-            ],  # fmt: skip
+            ],
             capture_output=True,
             text=True,
             timeout=300,

@@ -29,7 +29,7 @@ def client(workspace: Path) -> Iterator[TestClient]:
     queue = LocalQueue(ws, workers=1)
     queue.store.initialize()  # not started: nothing executes, tasks stay queued
     service = Service(ws, ServiceSettings(None, (TOKEN,)), queue, Metrics(ws, queue))
-    yield TestClient(create_app(service, auth=True), raise_server_exceptions=True)
+    return TestClient(create_app(service, auth=True), raise_server_exceptions=True)
 
 
 def error_of(answer: object, status: int) -> str:

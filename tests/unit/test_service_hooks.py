@@ -21,8 +21,8 @@ from sigilctl.service.server import check_auth, is_loopback
 from sigilctl.service.settings import ServiceSettings, redact_url
 from sigilctl.service.submit import parse_params
 from sigilctl.workspace import Workspace
-from tests.services import require_redis
 from tests.servers import redis_space
+from tests.services import require_redis
 
 JOB = "ig-test-001"
 
