@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -42,6 +42,7 @@ from sigilctl.service.models import (
     TaskState,
     errors,
 )
+from sigilctl.service.promises import PromiseCache
 from sigilctl.service.queue import Queue, QueueUnavailableError
 from sigilctl.service.settings import ServiceSettings
 from sigilctl.service.tasks import TaskRecord, new_task_id
@@ -67,6 +68,7 @@ class Service:
     queue: Queue
     metrics: Metrics
     wait_limit: float = DEFAULT_WAIT_S
+    promises: PromiseCache = field(default_factory=PromiseCache)
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -204,7 +206,9 @@ def _routes(app: FastAPI, service: Service) -> None:
     async def post_run(body: RunRequest, response: Response) -> RunAnswer:
         """Derive the run's identity, then answer it from the cache or queue it."""
         try:
-            promise = await run_in_threadpool(derive, workspace, body.job_id, body.params)
+            promise = await run_in_threadpool(
+                derive, workspace, body.job_id, body.params, service.promises
+            )
         except UnknownJobError as exc:
             raise ApiError(404, str(exc)) from None
         except InputError as exc:

@@ -21,6 +21,7 @@ from sigilctl.identity import compute_identity
 from sigilctl.logs import get_logger
 from sigilctl.manifest import MANIFEST_NAME, Manifest, read_manifest
 from sigilctl.runner import RunLock, RunOptions, is_reusable, run_job
+from sigilctl.service.promises import Derived, PromiseCache
 from sigilctl.service.tasks import TaskRecord, TaskRequest, TaskStore
 from sigilctl.store import RunStore
 from sigilctl.workspace import BRIEF_NAME, Workspace, check_job_id
@@ -42,18 +43,31 @@ class Promise:
     cached: bool
 
 
-def derive(workspace: Workspace, job_id: str, params: Mapping[str, Any] | None) -> Promise:
-    """Steps 1–6 and the cache check; raises UnknownJobError or InputError (bad brief/params)."""
-    from sigilctl.resolve import resolve_job
+def derive(
+    workspace: Workspace,
+    job_id: str,
+    params: Mapping[str, Any] | None,
+    memo: PromiseCache | None = None,
+) -> Promise:
+    """Steps 1–6 and the cache check; raises UnknownJobError or InputError (bad brief/params).
 
+    With ``memo``, an unchanged job is not resolved again (sigilctl/service/promises.py)."""
     check_job_id(job_id, source="job_id")
     brief = workspace.jobs / job_id / BRIEF_NAME
     if not brief.is_file():
         raise UnknownJobError(f"no job '{job_id}' under {workspace.jobs}")
-    job = resolve_job(brief.resolve(), workspace, params_override=params)
-    identity = compute_identity(job.snapshots)
-    run_dir = RunStore(workspace.artifacts).run_dir(job_id, identity.run_id)
-    return Promise(job_id, identity.run_id, identity.inputs_hash, is_reusable(run_dir))
+    derived = memo.lookup(job_id, params) if memo else None
+    if derived is None:
+        from sigilctl.resolve import resolve_job
+
+        brief = brief.resolve()
+        job = resolve_job(brief, workspace, params_override=params)
+        identity = compute_identity(job.snapshots)
+        derived = Derived(identity.run_id, identity.inputs_hash)
+        if memo:
+            memo.remember(workspace, job_id, params, brief, job.snapshots, derived)
+    run_dir = RunStore(workspace.artifacts).run_dir(job_id, derived.run_id)
+    return Promise(job_id, derived.run_id, derived.inputs_hash, is_reusable(run_dir))
 
 
 def worker_name() -> str:

@@ -15,8 +15,10 @@ import pytest
 from sigilctl.errors import InputError, InputsChangedError, LeaseLostError
 from sigilctl.manifest import read_manifest
 from sigilctl.runner import Fence, RunOptions, run_job
+from sigilctl.service import promises
 from sigilctl.service.execution import UnknownJobError, derive
 from sigilctl.service.leases import redis_run_lock
+from sigilctl.service.promises import Derived, PromiseCache
 from sigilctl.service.server import check_auth, is_loopback
 from sigilctl.service.settings import ServiceSettings, redact_url
 from sigilctl.service.submit import parse_params
@@ -150,3 +152,33 @@ def test_params_from_the_command_line() -> None:
     }
     with pytest.raises(InputError, match="KEY=VALUE"):
         parse_params(["count"])
+
+
+def test_the_promise_memo_follows_every_file_the_job_reads(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(promises, "RACY_S", 0.0)  # trust fingerprints taken just now
+    memo = PromiseCache()
+    first = derive(ws, JOB, {"count": 2}, memo)
+    assert memo.lookup(JOB, {"count": 2}) == Derived(first.run_id, first.inputs_hash)
+    assert memo.lookup(JOB, None) is None  # params are part of the key
+    context = ws.jobs / "_brands/sigilzero/context"
+    doctrine = ws.jobs / "_brands/sigilzero/doctrine.md"
+    changes = [
+        lambda: (context / "06-new.md").write_text("cache audit provenance reproducible\n" * 9),
+        lambda: doctrine.write_text(doctrine.read_text() + "One more rule.\n"),
+        lambda: (context / "01-provenance.md").unlink(),
+    ]
+    seen = {first.run_id}
+    for change in changes:
+        change()
+        assert memo.lookup(JOB, {"count": 2}) is None
+        fresh = derive(ws, JOB, {"count": 2})
+        assert derive(ws, JOB, {"count": 2}, memo) == fresh
+        assert fresh.run_id not in seen
+        seen.add(fresh.run_id)
+    monkeypatch.setattr(promises, "RACY_S", 60.0)  # files younger than that are not trusted
+    brief = ws.jobs / JOB / "brief.yaml"
+    brief.write_text(brief.read_text().replace("count: 3", "count: 4"))
+    derive(ws, JOB, None, memo)
+    assert memo.lookup(JOB, None) is None
