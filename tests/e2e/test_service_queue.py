@@ -217,7 +217,11 @@ def test_sixteen_posts_two_workers_and_a_cli_run_make_one_model_call(stack: Stac
     assert "sigilctl_queue_depth 0.0" in metrics
 
 
-def test_a_killed_worker_task_is_redelivered_and_published_once(stack: Stack) -> None:
+@pytest.mark.parametrize("victim", ["machine", "pool-process"])
+def test_a_killed_worker_task_is_redelivered_and_published_once(stack: Stack, victim: str) -> None:
+    """``machine``: the worker and its pool die (the message comes back after the visibility
+    timeout); ``pool-process``: only the process running the task dies (the worker re-queues
+    it at once, task_reject_on_worker_lost)."""
     lease = {"SIGILCTL_VISIBILITY_TIMEOUT": "6", "SIGILCTL_LOCK_LEASE": "4"}
     stack.model.push(Reply(body=completion(captions(4)), delay=60))  # the first call hangs
     workers = [stack.worker("worker-a", **lease), stack.worker("worker-b", **lease)]
@@ -228,7 +232,10 @@ def test_a_killed_worker_task_is_redelivered_and_published_once(stack: Stack) ->
     assert running["status"] == "running"
     pid = int(running["worker"].rsplit(":", 1)[1])  # the pool process running the task
     holder = next(w for w in workers if os.getpgid(pid) == w.popen.pid)
-    holder.kill_group()  # the whole machine goes: main process and pool alike
+    if victim == "machine":
+        holder.kill_group()  # main process and pool alike
+    else:
+        os.kill(pid, signal.SIGKILL)
 
     ended = final_state(api.url, task, timeout=90)
     assert ended["status"] == "succeeded", ended
