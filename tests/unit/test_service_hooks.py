@@ -182,3 +182,19 @@ def test_the_promise_memo_follows_every_file_the_job_reads(
     brief.write_text(brief.read_text().replace("count: 3", "count: 4"))
     derive(ws, JOB, None, memo)
     assert memo.lookup(JOB, None) is None
+
+
+def test_an_unreachable_broker_is_named_without_its_password(ws: Workspace) -> None:
+    from sigilctl.service.celery_queue import CeleryQueue
+    from sigilctl.service.queue import QueueUnavailableError
+    from sigilctl.service.tasks import TaskRecord
+
+    password = "s3cret-broker-passw0rd"
+    queue = CeleryQueue(ServiceSettings(f"redis://:{password}@127.0.0.1:1/0", ()))
+    problem = queue.problem() or ""
+    assert "127.0.0.1:1" in problem and "***" in problem and password not in problem
+    record = TaskRecord(queue_job_id="t", job_id=JOB, run_id="r" * 32, inputs_hash="h" * 64)
+    with pytest.raises(QueueUnavailableError) as refused:
+        queue.enqueue(record)
+    assert password not in str(refused.value)
+    queue.stop(0)
