@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
 COMMANDS = (
     "run", "show", "verify", "runs", "reindex", "gc", "trace-health", "smoke", "diff", "replay",
-    "attest", "export", "pipelines", "schema",
+    "attest", "export", "pipelines", "schema", "serve", "worker", "submit",
 )  # fmt: skip
 
 

@@ -14,6 +14,15 @@ SIGILCTL_OPENAI_TIMEOUT = "SIGILCTL_OPENAI_TIMEOUT"
 SIGILCTL_OPENAI_MAX_RETRIES = "SIGILCTL_OPENAI_MAX_RETRIES"
 NO_COLOR = "NO_COLOR"
 
+# Service mode (docs/service.md).
+SIGILCTL_API_TOKENS = "SIGILCTL_API_TOKENS"
+SIGILCTL_BROKER_URL = "SIGILCTL_BROKER_URL"
+SIGILCTL_QUEUE_PREFIX = "SIGILCTL_QUEUE_PREFIX"
+SIGILCTL_VISIBILITY_TIMEOUT = "SIGILCTL_VISIBILITY_TIMEOUT"
+SIGILCTL_LOCK_LEASE = "SIGILCTL_LOCK_LEASE"
+SIGILCTL_SHUTDOWN_GRACE = "SIGILCTL_SHUTDOWN_GRACE"
+SIGILCTL_TRACE_SPOOL = "SIGILCTL_TRACE_SPOOL"  # SPEC §9: where unsent traces wait
+
 OPENAI_API_KEY = "OPENAI_API_KEY"
 OPENAI_BASE_URL = "OPENAI_BASE_URL"
 
@@ -25,6 +34,8 @@ LANGFUSE_TRACING_ENABLED = "LANGFUSE_TRACING_ENABLED"
 
 # Values that must never reach artifacts/, the index or any output.
 SECRET_VARIABLES = (OPENAI_API_KEY, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY)
+# Lists of secrets: every comma-separated item is a secret of its own.
+SECRET_LISTS = (SIGILCTL_API_TOKENS,)
 
 
 def get(name: str) -> str | None:
@@ -45,7 +56,10 @@ def secret_values() -> list[str]:
     """The secret values present in this process's environment (to scrub from any text):
     the keys, and a password or query value written into an endpoint URL."""
     values = [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]
-    for name in (OPENAI_BASE_URL, LANGFUSE_BASE_URL, LANGFUSE_HOST):
+    for name in SECRET_LISTS:
+        tokens = (item.strip() for item in (get(name) or "").split(","))
+        values.extend(token for token in tokens if len(token) >= 4)
+    for name in (OPENAI_BASE_URL, LANGFUSE_BASE_URL, LANGFUSE_HOST, SIGILCTL_BROKER_URL):
         values.extend(_url_credentials(get(name)))
     return values
 

@@ -33,3 +33,21 @@ class StorageError(SigilError):
     """The artifacts tree could not be written (permissions, disk full). Nothing was published."""
 
     exit_code = 1
+
+
+class RunChangedError(SigilError):
+    """A queued run's job no longer derives the run_id it was promised. Nothing was run."""
+
+    exit_code = 1
+
+
+class DamagedRunError(SigilError):
+    """The current run fails verification: it is evidence, so it is not silently replaced."""
+
+    exit_code = 1
+
+
+class LeaseLostError(SigilError):
+    """This process lost a run's cross-machine lock before publishing. Nothing was published."""
+
+    exit_code = 1

@@ -17,7 +17,7 @@ from sigilctl.identity import Identity, compute_identity, snapshot_path
 from sigilctl.providers import get_provider
 from sigilctl.providers.base import Provider
 from sigilctl.resolve import ResolvedJob, resolve_job
-from sigilctl.run_lock import DEFAULT_LOCK_TIMEOUT_S
+from sigilctl.run_lock import DEFAULT_LOCK_TIMEOUT_S, RunLock
 from sigilctl.steps import StepRecord
 from sigilctl.workspace import Workspace, brief_path_for
 
@@ -28,7 +28,7 @@ class RunOptions:
     the brief snapshot, so of the run_id); ``expected_run_id`` makes a queued run refuse to
     execute a job whose inputs changed since it was queued; ``queue_job_id`` is recorded in the
     manifest and the trace; ``lock_timeout`` bounds the wait for a concurrent run (None: no
-    bound)."""
+    bound); ``run_lock`` adds a cross-machine lock (the service's lease)."""
 
     force: bool = False
     provider: str | None = None
@@ -37,6 +37,24 @@ class RunOptions:
     expected_run_id: str | None = None
     queue_job_id: str | None = None
     lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S
+    # An extra cross-machine lock around the kernel flock (see run_lock.RunLock).
+    run_lock: RunLock | None = None
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A resolved job and its frozen identity (SPEC §5 steps 1–6)."""
+
+    job: ResolvedJob
+    identity: Identity
+
+    @property
+    def run_id(self) -> str:
+        return self.identity.run_id
+
+    @property
+    def inputs_hash(self) -> str:
+        return self.identity.inputs_hash
 
 
 @dataclass(frozen=True)
@@ -85,8 +103,9 @@ def freeze(job: ResolvedJob) -> Identity:
     return identity
 
 
-def prepare(job_ref: str, workspace: Workspace, options: RunOptions | None = None) -> Prepared:
-    """Steps 1–6 for ``job_ref`` (a job id, job folder or brief path). Raises InputError."""
+def identify(job_ref: str, workspace: Workspace, options: RunOptions | None = None) -> Identified:
+    """Steps 1–6 without the provider: what run_id a job would get (the API answers with it
+    before anything is queued; the worker that executes it checks its own provider)."""
     options = options or RunOptions()
     job = resolve_job(
         brief_path_for(job_ref, workspace),
@@ -94,6 +113,14 @@ def prepare(job_ref: str, workspace: Workspace, options: RunOptions | None = Non
         provider_override=options.provider,
         params_override=options.params,
     )
+    return Identified(job, freeze(job))
+
+
+def prepare(job_ref: str, workspace: Workspace, options: RunOptions | None = None) -> Prepared:
+    """Steps 1–6 for ``job_ref`` (a job id, job folder or brief path), and a ready provider.
+    Raises InputError."""
+    identified = identify(job_ref, workspace, options)
+    job = identified.job
     provider = get_provider(job.snapshots["model_config"]["provider"])
     provider.check_ready()
-    return Prepared(job, freeze(job), provider)
+    return Prepared(job, identified.identity, provider)

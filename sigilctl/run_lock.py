@@ -62,6 +62,11 @@ class LockTimeout(SigilError):
 
 
 OnWait = Callable[[LockWait], None]
+# A second, cross-machine lock a caller may add around the kernel flock (the service's Redis
+# lease): entered before the flock, it yields a fence that the run calls right before it
+# publishes, which raises if the lease was lost meanwhile (nothing is published then).
+Fence = Callable[[], None]
+RunLock = Callable[[str, str], contextlib.AbstractContextManager[Fence]]
 
 
 def read_holder(path: Path) -> LockHolder:

@@ -11,25 +11,28 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sigilctl.decision import Action, Decision, Placement, arrivals, decide, inspect_current
-from sigilctl.errors import SigilError
+from sigilctl.errors import DamagedRunError, RunChangedError
 from sigilctl.execution import Execution, execute
 from sigilctl.history import executions_seen, summarize
 from sigilctl.prepare import Prepared, RunOptions, prepare
-from sigilctl.run_lock import LockTimeout, LockWait, OnWait
+from sigilctl.run_lock import Fence, LockTimeout, LockWait, OnWait, RunLock
 from sigilctl.store import RunStore
 from sigilctl.workspace import Workspace
 
 __all__ = [
     "DamagedRunError",
+    "Fence",
     "LockTimeout",
     "LockWait",
     "Prepared",
     "RunChangedError",
+    "RunLock",
     "RunOptions",
     "RunOutcome",
     "prepare",
@@ -37,18 +40,6 @@ __all__ = [
 ]
 
 MAX_PROBLEMS_NAMED = 3
-
-
-class DamagedRunError(SigilError):
-    """The current run fails verification: it is evidence, so it is not silently replaced."""
-
-    exit_code = 1
-
-
-class RunChangedError(SigilError):
-    """A queued run's job no longer derives the run_id it was queued with."""
-
-    exit_code = 1
 
 
 @dataclass
@@ -102,8 +93,16 @@ def run_job(
     job_dir = store.job_dir(prepared.job_id)
     final = store.run_dir(prepared.job_id, prepared.run_id)
     before = executions_seen(job_dir, prepared.run_id)
-    with store.lock(
-        prepared.job_id, prepared.run_id, timeout=options.lock_timeout, on_wait=on_lock_wait
+    extra_lock = (
+        options.run_lock(prepared.job_id, prepared.run_id)
+        if options.run_lock is not None
+        else contextlib.nullcontext(_no_fence)
+    )
+    with (
+        extra_lock as fence,
+        store.lock(
+            prepared.job_id, prepared.run_id, timeout=options.lock_timeout, on_wait=on_lock_wait
+        ),
     ):
         _record(workspace, store.repair(prepared.job_id, held_run_id=prepared.run_id))
         decision = decide(
@@ -119,7 +118,7 @@ def run_job(
             return _reported(prepared, decision)
         assert decision.placement is not None
         execution = execute(prepared, store, options)
-        where = publish(store, execution, final, decision.placement)
+        where = publish(store, execution, final, decision.placement, fence)
         _record(workspace, [final])
     from sigilctl import observability
 
@@ -141,11 +140,20 @@ def run_job(
     )
 
 
-def publish(store: RunStore, execution: Execution, final: Path, placement: Placement) -> Path:
+def publish(
+    store: RunStore,
+    execution: Execution,
+    final: Path,
+    placement: Placement,
+    fence: Fence | None = None,
+) -> Path:
     """Make the execution evidence: current, or history when it must not replace a succeeded
-    run. Returns where it lives. A failure removes the build and raises StorageError."""
+    run. Returns where it lives. A failure removes the build and raises StorageError; a lost
+    cross-machine lease (``fence`` raises) removes it too and publishes nothing."""
     staging = execution.staging
     try:
+        if fence is not None:
+            fence()
         if placement is Placement.FIRST:
             store.publish(staging, final)
             return final
@@ -156,6 +164,10 @@ def publish(store: RunStore, execution: Execution, final: Path, placement: Place
     finally:
         if staging.exists():
             store.discard(staging)
+
+
+def _no_fence() -> None:
+    return None
 
 
 def _check_expected(prepared: Prepared, options: RunOptions) -> None:

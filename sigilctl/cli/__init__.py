@@ -25,10 +25,13 @@ from sigilctl.cli import replay as replay_cmd
 from sigilctl.cli import run as run_cmd
 from sigilctl.cli import runs as runs_cmd
 from sigilctl.cli import schema as schema_cmd
+from sigilctl.cli import serve as serve_cmd
 from sigilctl.cli import show as show_cmd
 from sigilctl.cli import smoke as smoke_cmd
+from sigilctl.cli import submit as submit_cmd
 from sigilctl.cli import trace_health as trace_health_cmd
 from sigilctl.cli import verify as verify_cmd
+from sigilctl.cli import worker as worker_cmd
 
 app = typer.Typer(
     name="sigilctl",
@@ -105,6 +108,9 @@ app.command("pipelines", short_help="List the registered job types and their par
 app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
     schema_cmd.schema
 )
+app.command("serve", short_help="Serve the HTTP API (runs queued work).")(serve_cmd.serve)
+app.command("worker", short_help="Execute queued runs from the broker.")(worker_cmd.worker)
+app.command("submit", short_help="Queue a run on the broker; --wait follows it.")(submit_cmd.submit)
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:

@@ -19,10 +19,13 @@ FLOORS = {  # folder -> what it may import beyond the core floor
     "sigilctl/cli": {"typer", "click", "rich", "sigilctl.cli"},
     "sigilctl/observability": {"langfuse", "opentelemetry"},
     "sigilctl/providers": {"openai"},
-}
+    "sigilctl/service": {
+        "fastapi", "starlette", "uvicorn", "celery", "kombu", "redis", "prometheus_client",
+    },
+}  # fmt: skip
 CORE_BANNED = {
     "typer", "click", "rich", "sigilctl.cli", "langfuse", "opentelemetry", "openai", "fastapi",
-    "uvicorn", "celery", "redis", "psycopg",
+    "starlette", "uvicorn", "celery", "kombu", "redis", "prometheus_client", "psycopg",
 }  # fmt: skip
 
 
