@@ -121,7 +121,9 @@ canonicalizable = st.recursive(
     json_scalars | wide_whole_floats | wide_whole_floats.map(lambda f: -f),
     lambda children: (
         st.lists(children, max_size=6)
-        | st.dictionaries(st.text() | st.sampled_from(["\U0001f600", "\uffff"]), children, max_size=6)
+        | st.dictionaries(
+            st.text() | st.sampled_from(["\U0001f600", "\uffff"]), children, max_size=6
+        )
     ),
     max_leaves=40,
 )
