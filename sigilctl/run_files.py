@@ -12,6 +12,7 @@ holds such a link or names such a path is tampered: ``verify`` names it, readers
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -193,12 +194,17 @@ class RunFolder:
         self._dirs[rel] = fd
         return fd
 
-    def open_file(self, rel: str) -> io.FileIO:
-        """A regular file of the run, opened for reading; ``rel`` is checked first.
+    def check_file(self, rel: str) -> None:
+        """Refuse ``rel`` unless it is a plain path to a regular file (or nothing) in the run.
 
-        Raises UnsafeRunPath (escape, misplaced, a link on the way, not a regular file),
-        FileNotFoundError when it is missing, OSError when it cannot be read.
+        Raises UnsafeRunPath (escape, misplaced, a link on the way, not a regular file); a
+        missing file or folder is not this check's business and passes.
         """
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            self._lstat(rel)
+
+    def _lstat(self, rel: str) -> tuple[int, str]:
+        """(parent folder descriptor, name) of a regular file ``rel``, checked as check_file."""
         check_path(rel)
         parent, _, name = rel.rpartition("/")
         parent_fd = self._dir(parent)
@@ -207,6 +213,15 @@ class RunFolder:
             raise UnsafeRunPath(PathIssue.SYMLINK, rel, f"{rel} is a symbolic link; not followed")
         if not stat.S_ISREG(info.st_mode):
             raise UnsafeRunPath(PathIssue.NOT_FILE, rel, f"{rel} is not a regular file")
+        return parent_fd, name
+
+    def open_file(self, rel: str) -> io.FileIO:
+        """A regular file of the run, opened for reading; ``rel`` is checked first.
+
+        Raises UnsafeRunPath (escape, misplaced, a link on the way, not a regular file),
+        FileNotFoundError when it is missing, OSError when it cannot be read.
+        """
+        parent_fd, name = self._lstat(rel)
         try:
             fd = os.open(name, _FILE_FLAGS, dir_fd=parent_fd)
         except OSError as exc:
@@ -215,7 +230,7 @@ class RunFolder:
                     PathIssue.SYMLINK, rel, f"{rel} is a symbolic link; not followed"
                 ) from None
             raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat above
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the check above
             os.close(fd)
             raise UnsafeRunPath(PathIssue.NOT_FILE, rel, f"{rel} is not a regular file")
         return open(fd, "rb", buffering=0)
