@@ -34,22 +34,31 @@ class Workspace:
     @classmethod
     def locate(cls, root: Path | None = None, artifacts: Path | None = None) -> Workspace:
         """Resolve --root/--artifacts with flag > env > default (cwd, <root>/artifacts)."""
-        resolved_root = env.path_setting(root, env.SIGILCTL_ROOT, Path.cwd()).resolve()
+        resolved_root = resolve_path(
+            env.path_setting(root, env.SIGILCTL_ROOT, Path.cwd()), what="workspace root"
+        )
         if not resolved_root.is_dir():
             raise InputError(f"workspace root {resolved_root} is not a directory")
         default_artifacts = resolved_root / "artifacts"
         resolved_artifacts = env.path_setting(artifacts, env.SIGILCTL_ARTIFACTS, default_artifacts)
         if not resolved_artifacts.is_absolute():
             resolved_artifacts = Path.cwd() / resolved_artifacts
-        return cls(resolved_root, resolved_artifacts.resolve())
+        return cls(resolved_root, resolve_path(resolved_artifacts, what="artifacts folder"))
 
     def relative(self, path: Path) -> str:
-        """Root-relative POSIX form of a path already known to be inside the root."""
-        return path.resolve().relative_to(self.root).as_posix()
+        """Root-relative POSIX form of a path that must lie inside the root."""
+        resolved = resolve_path(path, what="path")
+        if not resolved.is_relative_to(self.root):
+            where = "is" if resolved == path else f"resolves to {resolved},"
+            raise InputError(
+                f"{path} {where} outside the workspace root {self.root} "
+                "(a job folder or file must not link outside it)"
+            )
+        return resolved.relative_to(self.root).as_posix()
 
     def contain(self, path: Path, *, what: str, source: Path) -> Path:
         """Resolve ``path`` (symlinks followed) and refuse it if it escapes the root."""
-        resolved = path.resolve()
+        resolved = resolve_path(path, what=f"{source}: {what}")
         if not resolved.is_relative_to(self.root):
             raise InputError(
                 f"{source}: {what} '{path}' resolves outside the workspace root {self.root}"
@@ -65,6 +74,21 @@ class Workspace:
             for p in self.jobs.iterdir()
             if p.is_dir() and not p.name.startswith(("_", ".")) and (p / BRIEF_NAME).is_file()
         )
+
+
+def resolve_path(path: Path, *, what: str) -> Path:
+    """``path.resolve()`` (links followed) where a link loop is one input error naming ``what``.
+
+    Python 3.11 raises RuntimeError on a loop, later versions OSError (ELOOP) or nothing.
+    """
+    try:
+        return path.resolve()
+    except RuntimeError:
+        raise InputError(
+            f"{what} {path} is a symbolic link loop (it never reaches a real file or folder)"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be resolved: {exc.strerror or exc}") from None
 
 
 def check_job_id(job_id: str, *, source: str) -> None:
@@ -88,7 +112,7 @@ def brief_path_for(ref: str, workspace: Workspace) -> Path:
             candidate = candidate / BRIEF_NAME
         if not candidate.is_file():
             raise InputError(f"no brief at {candidate} (a job folder must hold {BRIEF_NAME})")
-        return candidate.resolve()
+        return resolve_path(candidate, what="brief")
     check_job_id(ref, source="JOB argument")
     folder = workspace.jobs / ref
     if not folder.is_dir():
@@ -97,7 +121,7 @@ def brief_path_for(ref: str, workspace: Workspace) -> Path:
     brief = folder / BRIEF_NAME
     if not brief.is_file():
         raise InputError(f"job folder {folder} has no {BRIEF_NAME}")
-    return brief.resolve()
+    return resolve_path(brief, what="brief")
 
 
 def normalize_newlines(text: str) -> str:
