@@ -1,7 +1,10 @@
 """Logging for side channels (tracing, index upkeep): one short line on stderr, detail with -v.
 
 Libraries we call (the OpenTelemetry exporter, httpx) log tracebacks on failures that must never
-reach an operator as noise; they are routed here and shown only with ``-v``.
+reach an operator as noise; they are routed here and shown only with ``-v``. Every record that
+reaches the terminal, ours or a library's, is formatted whole (message, arguments, traceback)
+and then scrubbed of secrets (sigilctl.env.scrub) and of control characters: a server that
+echoes the request into an exception cannot put a key on screen, even with ``-v``.
 """
 
 from __future__ import annotations
@@ -9,8 +12,12 @@ from __future__ import annotations
 import logging
 import sys
 
+from sigilctl.env import scrub
+from sigilctl.text import printable_lines
+
 LOGGER_NAME = "sigilctl"
-_NOISY = ("opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3")
+# Python warnings are captured as the "py.warnings" logger, and treated as library noise.
+_NOISY = ("opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3", "py.warnings")
 
 
 def get_logger(name: str = "") -> logging.Logger:
@@ -28,16 +35,34 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+class ScrubbingFormatter(logging.Formatter):
+    """Formats the whole record, then scrubs secrets and escapes control characters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        head = f"sigilctl: {record.levelname}: "
+        if not record.name.startswith(LOGGER_NAME) and text.startswith(head):
+            text = f"{head}[{record.name}] {text[len(head) :]}"  # a library's record
+        return printable_lines(scrub(text))
+
+
+_handler = _StderrHandler()
+_handler.setFormatter(ScrubbingFormatter("sigilctl: %(levelname)s: %(message)s"))
+
+
 def _configure() -> None:
     root = logging.getLogger(LOGGER_NAME)
-    if not root.handlers:
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("sigilctl: %(levelname)s: %(message)s"))
-        root.addHandler(handler)
+    if _handler not in root.handlers:
+        root.addHandler(_handler)
         root.setLevel(logging.WARNING)
         root.propagate = False
+    logging.captureWarnings(True)
     for name in _NOISY:
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+        library = logging.getLogger(name)
+        library.setLevel(logging.CRITICAL)
+        if _handler not in library.handlers:  # never the unscrubbed last-resort handler
+            library.addHandler(_handler)
+            library.propagate = False
 
 
 def set_verbose(verbose: bool) -> None:

@@ -99,7 +99,8 @@ def _run_table(report: RunReport) -> Group:
     from sigilctl.verify.report import CheckGroup
 
     status = output.status_text(report.status) if report.status else "unknown"
-    heading = f"{report.job_id or '?'}/{report.run_id or '?'}  status: {status}"
+    names = output.cell(f"{report.job_id or '?'}/{report.run_id or '?'}")
+    heading = f"{names}  status: {status}"
     counts = {
         CheckGroup.SNAPSHOT_FILES: f"{report.snapshot_count} snapshot(s)",
         CheckGroup.ARTIFACTS: f"{report.artifact_count} artifact(s)",
@@ -119,7 +120,9 @@ def _run_table(report: RunReport) -> Group:
         table.add_row(
             output.mark(state.state == "current"), f"source: {state.state}", escape(state.message)
         )
-    return Group(heading, Text(str(report.run_dir), overflow="fold"), table)
+    return Group(
+        heading, Text(output.cell(str(report.run_dir), markup=False), overflow="fold"), table
+    )
 
 
 def _runs_table(result: VerifyResult) -> object:
@@ -132,8 +135,8 @@ def _runs_table(result: VerifyResult) -> object:
             kinds.append(f"source {report.source.state}")
         table.add_row(
             output.mark(report.ok),
-            report.job_id or "?",
-            report.run_id or "?",
+            output.cell(report.job_id or "?"),
+            output.cell(report.run_id or "?"),
             output.status_text(report.status) if report.status else "?",
             ", ".join(kinds),
         )
