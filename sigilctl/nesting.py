@@ -27,12 +27,13 @@ def too_deep_message() -> str:
 
 
 def check_nesting(value: Any) -> None:
-    """Raise NestingError when ``value`` holds a list or object nested beyond the limit.
+    """Raise NestingError when ``value`` holds a list or dict nested beyond the limit (plain
+    lists and dicts, what a JSON or YAML parser returns).
 
     Walks level by level without recursion, pushing containers only, so long strings and big
     flat lists cost one type check each.
     """
-    level = [value] if isinstance(value, dict | list) else []
+    level = [value] if type(value) is dict or type(value) is list else []
     depth = 0
     while level:
         depth += 1
@@ -40,8 +41,8 @@ def check_nesting(value: Any) -> None:
             raise NestingError(too_deep_message())
         below: list[Any] = []
         for item in level:
-            children = item.values() if isinstance(item, dict) else item
-            below.extend(child for child in children if isinstance(child, dict | list))
+            children = item.values() if type(item) is dict else item
+            below.extend([c for c in children if type(c) is dict or type(c) is list])
         level = below
 
 

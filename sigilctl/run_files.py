@@ -85,10 +85,13 @@ def check_path(path: str, top: str | None = None) -> str:
     Raises UnsafeRunPath: ESCAPE for absolute paths, drive letters and ``..``; MISPLACED for
     anything else that is not a plain relative path under the top folder.
     """
-    if path == MANIFEST_NAME and top is None:
-        return path
-    tops = (top,) if top else TOPS
-    if any(is_plain_path(path, t) for t in tops):
+    if top is None:
+        if path == MANIFEST_NAME:
+            return path
+        head = path.split("/", 1)[0]
+        if head in TOPS and is_plain_path(path, head):
+            return path
+    elif is_plain_path(path, top):
         return path
     if path.startswith("/") or _DRIVE.match(path) or ".." in path.split("/"):
         raise UnsafeRunPath(
@@ -100,20 +103,17 @@ def check_path(path: str, top: str | None = None) -> str:
     )
 
 
-def _run_chain(run_dir: Path) -> tuple[Path, list[str]]:
+def _run_chain(run_dir: Path) -> tuple[str, list[str]]:
     """The trusted folder above the job folder, and the names from there down to the run.
 
     ``<artifacts>/<job_id>/<run_id>`` or ``<artifacts>/<job_id>/.history/<run_id>/<execution>``:
     everything from the job folder down is the run's and is never followed; the artifacts
     folder above is the operator's setting and may be a link.
     """
-    run_dir = Path(os.path.abspath(run_dir))
-    depth = 4 if run_dir.parent.parent.name == HISTORY_DIR else 2
-    parents = run_dir.parents
-    if len(parents) < depth:
-        depth = len(parents)
-    anchor = parents[depth - 1]
-    return anchor, list(run_dir.relative_to(anchor).parts)
+    parts = os.path.abspath(run_dir).split(os.sep)
+    depth = 4 if len(parts) > 3 and parts[-3] == HISTORY_DIR else 2
+    depth = min(depth, len(parts) - 1)
+    return os.sep.join(parts[:-depth]) or os.sep, parts[-depth:]
 
 
 def _refusal_for_folder(names: list[str], index: int) -> UnsafeRunPath:
@@ -148,9 +148,16 @@ class RunFolder:
         FileNotFoundError / NotADirectoryError / OSError when it is not there or not a folder.
         """
         anchor, names = _run_chain(run_dir)
-        fd = os.open(anchor, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+        # The job folder by its full path: O_NOFOLLOW applies to its last component only, so
+        # the (trusted) folders above may be links and the job folder may not.
         try:
-            for index, name in enumerate(names):
+            fd = os.open(os.path.join(anchor, names[0]), _DIR_FLAGS)
+        except OSError as exc:
+            if _is_link(None, os.path.join(anchor, names[0]), exc):
+                raise _refusal_for_folder(names, 0) from None
+            raise
+        try:
+            for index, name in enumerate(names[1:], start=1):
                 try:
                     child = os.open(name, _DIR_FLAGS, dir_fd=fd)
                 except OSError as exc:
@@ -203,17 +210,14 @@ class RunFolder:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             self._lstat(rel)
 
-    def _lstat(self, rel: str) -> tuple[int, str]:
-        """(parent folder descriptor, name) of a regular file ``rel``, checked as check_file."""
+    def _lstat(self, rel: str) -> None:
         check_path(rel)
         parent, _, name = rel.rpartition("/")
-        parent_fd = self._dir(parent)
-        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        info = os.stat(name, dir_fd=self._dir(parent), follow_symlinks=False)
         if stat.S_ISLNK(info.st_mode):
             raise UnsafeRunPath(PathIssue.SYMLINK, rel, f"{rel} is a symbolic link; not followed")
         if not stat.S_ISREG(info.st_mode):
             raise UnsafeRunPath(PathIssue.NOT_FILE, rel, f"{rel} is not a regular file")
-        return parent_fd, name
 
     def open_file(self, rel: str) -> io.FileIO:
         """A regular file of the run, opened for reading; ``rel`` is checked first.
@@ -221,8 +225,10 @@ class RunFolder:
         Raises UnsafeRunPath (escape, misplaced, a link on the way, not a regular file),
         FileNotFoundError when it is missing, OSError when it cannot be read.
         """
-        parent_fd, name = self._lstat(rel)
-        try:
+        check_path(rel)
+        parent, _, name = rel.rpartition("/")
+        parent_fd = self._dir(parent)
+        try:  # non-blocking, then checked with fstat: a FIFO or device is never read
             fd = os.open(name, _FILE_FLAGS, dir_fd=parent_fd)
         except OSError as exc:
             if _is_link(parent_fd, name, exc):
@@ -230,7 +236,7 @@ class RunFolder:
                     PathIssue.SYMLINK, rel, f"{rel} is a symbolic link; not followed"
                 ) from None
             raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the check above
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise UnsafeRunPath(PathIssue.NOT_FILE, rel, f"{rel} is not a regular file")
         return open(fd, "rb", buffering=0)
@@ -248,14 +254,17 @@ class RunFolder:
         """Every entry under ``top``/ (inputs or outputs), without following a single link."""
         tree = Tree(top)
         try:
-            info = os.stat(top, dir_fd=self._fd, follow_symlinks=False)
+            self._dir(top)
         except FileNotFoundError:
+            return tree
+        except UnsafeRunPath:
+            tree.top_kind = EntryKind.LINK
+            return tree
+        except NotADirectoryError:
+            tree.top_kind = EntryKind.OTHER
             return tree
         except OSError as exc:
             tree.unreadable.append((top, exc.strerror or str(exc)))
-            return tree
-        if not stat.S_ISDIR(info.st_mode):
-            tree.top_kind = EntryKind.LINK if stat.S_ISLNK(info.st_mode) else EntryKind.OTHER
             return tree
         stack = [top]
         while stack:
@@ -299,7 +308,7 @@ def _entries(fd: int) -> Iterator[tuple[str, EntryKind | None]]:
                 yield entry.name, EntryKind.LINK if entry.is_symlink() else EntryKind.OTHER
 
 
-def _is_link(dir_fd: int, name: str, exc: OSError) -> bool:
+def _is_link(dir_fd: int | None, name: str, exc: OSError) -> bool:
     """Did opening ``name`` fail because it is a symbolic link (O_NOFOLLOW)?"""
     if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
         return False
