@@ -58,12 +58,24 @@ class _ScrubbedStream:
 
 def cell(text: str, *, markup: bool = True) -> str:
     """Text from a file, manifest or index for a rich table (or a line printed with ``markup``):
-    control characters escaped, markup brackets shown literally."""
+    scrubbed before rich can wrap it, control characters escaped, markup brackets literal."""
     if not markup:
-        return printable(text)
+        return printable(scrub(text))
     from rich.markup import escape
 
-    return escape(printable(text))
+    return escape(printable(scrub(text)))
+
+
+def _console(stream: str, **options: Any) -> Console:
+    """A rich console on ``sys.<stream>`` that scrubs every string it is asked to print
+    before wrapping it (a wrapped secret would no longer match), and every write after."""
+    from rich.console import Console
+
+    class ScrubbingConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(scrub(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    return ScrubbingConsole(file=cast(IO[str], _ScrubbedStream(stream)), **options)
 
 
 def _plain(stream: Any) -> bool:
@@ -73,31 +85,19 @@ def _plain(stream: Any) -> bool:
 @cache
 def stdout() -> Console:
     """Console for the data a command shows (tables, panels)."""
-    from rich.console import Console
-
     plain = _plain(sys.stdout)
     # Off a terminal rich would assume 80 columns and cut hashes; logs want them whole.
     width = (
         None if sys.stdout.isatty() else max(PLAIN_WIDTH, int(os.environ.get("COLUMNS", 0) or 0))
     )
-    return Console(
-        file=cast(IO[str], _ScrubbedStream("stdout")),
-        no_color=plain,
-        highlight=not plain,
-        emoji=False,
-        width=width,
-    )
+    return _console("stdout", no_color=plain, highlight=not plain, emoji=False, width=width)
 
 
 @cache
 def stderr() -> Console:
     """Console for messages, warnings and progress: never stdout."""
-    from rich.console import Console
-
     plain = _plain(sys.stderr)
-    return Console(
-        file=cast(IO[str], _ScrubbedStream("stderr")), no_color=plain, highlight=False, emoji=False
-    )
+    return _console("stderr", no_color=plain, highlight=False, emoji=False)
 
 
 def is_plain() -> bool:
