@@ -21,6 +21,10 @@ _NOISY = ("opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3",
 
 
 def get_logger(name: str = "") -> logging.Logger:
+    """A logger of ours. Also re-tames the libraries' loggers: a module that imports one of them
+    gets its logger after that import, and some libraries configure logging when imported
+    (``langfuse.logger`` gives httpx an unscrubbed stderr handler and a WARNING level)."""
+    _tame_libraries()
     return logging.getLogger(f"{LOGGER_NAME}.{name}" if name else LOGGER_NAME)
 
 
@@ -33,6 +37,9 @@ class _StderrHandler(logging.Handler):
             sys.stderr.flush()
         except Exception:  # noqa: BLE001 - logging must never raise into the caller
             self.handleError(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Say nothing: the default prints the raw, unscrubbed record to stderr."""
 
 
 class ScrubbingFormatter(logging.Formatter):
@@ -48,6 +55,21 @@ class ScrubbingFormatter(logging.Formatter):
 
 _handler = _StderrHandler()
 _handler.setFormatter(ScrubbingFormatter("sigilctl: %(levelname)s: %(message)s"))
+_verbose = False
+
+
+def _tame_libraries() -> None:
+    """Each noisy library logger: our handler only (never one a library added, never Python's
+    unscrubbed last resort), and its records shown only with -v."""
+    for name in _NOISY:
+        library = logging.getLogger(name)
+        for handler in list(library.handlers):
+            if handler is not _handler:
+                library.removeHandler(handler)
+        if not library.handlers:
+            library.addHandler(_handler)
+        library.propagate = False
+        library.setLevel(logging.WARNING if _verbose else logging.CRITICAL)
 
 
 def _configure() -> None:
@@ -57,20 +79,15 @@ def _configure() -> None:
         root.setLevel(logging.WARNING)
         root.propagate = False
     logging.captureWarnings(True)
-    for name in _NOISY:
-        library = logging.getLogger(name)
-        library.setLevel(logging.CRITICAL)
-        if _handler not in library.handlers:  # never the unscrubbed last-resort handler
-            library.addHandler(_handler)
-            library.propagate = False
+    _tame_libraries()
 
 
 def set_verbose(verbose: bool) -> None:
     """-v shows debug lines of ours and the libraries' own warnings; otherwise they stay quiet."""
+    global _verbose
+    _verbose = verbose
     _configure()
     logging.getLogger(LOGGER_NAME).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    for name in _NOISY:
-        logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.CRITICAL)
 
 
 _configure()
