@@ -208,9 +208,9 @@ class RunFolder:
         missing file or folder is not this check's business and passes.
         """
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            self._lstat(rel)
+            self._check_regular(rel)
 
-    def _lstat(self, rel: str) -> None:
+    def _check_regular(self, rel: str) -> None:
         check_path(rel)
         parent, _, name = rel.rpartition("/")
         info = os.stat(name, dir_fd=self._dir(parent), follow_symlinks=False)
