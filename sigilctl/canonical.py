@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from sigilctl.errors import CanonicalizationError
+from sigilctl.nesting import MAX_NESTING, too_deep_message
 
 _INT_LIMIT = 2**53 - 1
 # STRICT_INTEGER makes orjson refuse integers beyond ±(2**53-1), as RFC 8785 does.
@@ -49,28 +50,43 @@ def _survey(value: Any) -> int:
     """Which cases orjson alone would get wrong: floats (1), keys beyond U+FFFF (2), other (4).
 
     Strings are the bulk of a snapshot and never need a look, so they are not even pushed.
+    Containers are taken level by level, so nesting beyond MAX_NESTING is refused here, before
+    any recursive step (ours or orjson's) can meet it.
     """
     found = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            try:
-                ascii_keys = "".join(item).isascii()
-            except TypeError:  # a key that is not a string
-                return _OTHER
-            if not ascii_keys and any(key and max(key) > "\uffff" for key in item):
-                found |= _WIDE_KEYS
-            stack.extend([v for v in item.values() if type(v) is not str])
-        elif kind is list or kind is tuple:
-            stack.extend([v for v in item if type(v) is not str])
-        elif kind is float:
-            if not _orjson_writes_es(item):
-                found |= _FLOATS
-        elif kind not in _SCALARS:
-            return _OTHER
+    level = [value]
+    depth = 0
+    while level:
+        below: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                if depth >= MAX_NESTING:
+                    raise _too_deep()
+                try:
+                    ascii_keys = "".join(item).isascii()
+                except TypeError:  # a key that is not a string
+                    found |= _OTHER
+                    ascii_keys = True
+                if not ascii_keys and any(key and max(key) > "\uffff" for key in item):
+                    found |= _WIDE_KEYS
+                below.extend([v for v in item.values() if type(v) is not str])
+            elif kind is list or kind is tuple:
+                if depth >= MAX_NESTING:
+                    raise _too_deep()
+                below.extend([v for v in item if type(v) is not str])
+            elif kind is float:
+                if not _orjson_writes_es(item):
+                    found |= _FLOATS
+            elif kind not in _SCALARS:
+                found |= _OTHER
+        level = below
+        depth += 1
     return found
+
+
+def _too_deep() -> CanonicalizationError:
+    return CanonicalizationError(f"value cannot be canonicalized: {too_deep_message()}")
 
 
 def _refuse(value: object) -> Any:
@@ -93,11 +109,40 @@ def canonical_bytes(value: Any) -> bytes:
 
 
 def is_canonical(data: bytes) -> bool:
-    """True when ``data`` is valid JSON whose canonical form is exactly ``data``."""
+    """True when ``data`` is valid JSON whose canonical form is exactly ``data``.
+
+    RFC 8785 numbers are IEEE 754 doubles. orjson reads an integral text as a Python int, so a
+    whole-number double beyond ±(2**53-1), which canonical_bytes writes without a fraction
+    (``2.0**53`` → ``9007199254740992``), comes back as an int that writing refuses. Such
+    integers are read again as the doubles they denote; the bytes still have to match exactly,
+    so a text no double can hold (``9007199254740993``) is not canonical (docs/determinism.md).
+    """
     try:
-        return canonical_bytes(orjson.loads(data)) == data
-    except (orjson.JSONDecodeError, CanonicalizationError):
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
         return False
+    try:
+        return canonical_bytes(value) == data
+    except CanonicalizationError:
+        pass
+    try:
+        return canonical_bytes(_wide_ints_as_doubles(value, 0)) == data
+    except (CanonicalizationError, OverflowError):
+        return False
+
+
+def _wide_ints_as_doubles(value: Any, depth: int) -> Any:
+    """``value`` with every integer beyond ±(2**53-1) read as the double it denotes."""
+    if depth > MAX_NESTING:
+        raise _too_deep()
+    kind = type(value)
+    if kind is int and not -_INT_LIMIT <= value <= _INT_LIMIT:
+        return float(value)  # OverflowError beyond the double range: not canonical
+    if kind is dict:
+        return {key: _wide_ints_as_doubles(item, depth + 1) for key, item in value.items()}
+    if kind is list:
+        return [_wide_ints_as_doubles(item, depth + 1) for item in value]
+    return value
 
 
 def _translate(exc: orjson.JSONEncodeError) -> CanonicalizationError:
@@ -129,8 +174,12 @@ def _utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 
 
-def _exact(value: Any) -> Any:
-    """Rewrite ``value`` so orjson (without key sorting) emits exactly RFC 8785."""
+def _exact(value: Any, depth: int = 0) -> Any:
+    """Rewrite ``value`` so orjson (without key sorting) emits exactly RFC 8785.
+
+    Also the path of container subclasses, which the survey does not descend: the depth is
+    counted here too.
+    """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
@@ -142,13 +191,15 @@ def _exact(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return orjson.Fragment(es_number(value).encode("ascii"))
+    if isinstance(value, dict | list | tuple) and depth >= MAX_NESTING:
+        raise _too_deep()
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):
                 raise CanonicalizationError(f"object key {key!r} is not a string")
-        return {k: _exact(value[k]) for k in sorted(value, key=_utf16_key)}
+        return {k: _exact(value[k], depth + 1) for k in sorted(value, key=_utf16_key)}
     if isinstance(value, list | tuple):
-        return [_exact(item) for item in value]
+        return [_exact(item, depth + 1) for item in value]
     return _refuse(value)
 
 

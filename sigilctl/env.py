@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 from pathlib import Path
 
 SIGILCTL_ROOT = "SIGILCTL_ROOT"
@@ -12,11 +14,12 @@ SIGILCTL_TRACE_SAMPLE_RATE = "SIGILCTL_TRACE_SAMPLE_RATE"
 SIGILCTL_TRACE_FLUSH_TIMEOUT = "SIGILCTL_TRACE_FLUSH_TIMEOUT"
 SIGILCTL_OPENAI_TIMEOUT = "SIGILCTL_OPENAI_TIMEOUT"
 SIGILCTL_OPENAI_MAX_RETRIES = "SIGILCTL_OPENAI_MAX_RETRIES"
+SIGILCTL_BROKER_URL = "SIGILCTL_BROKER_URL"
 NO_COLOR = "NO_COLOR"
+PGPASSWORD = "PGPASSWORD"
 
 # Service mode (docs/service.md).
 SIGILCTL_API_TOKENS = "SIGILCTL_API_TOKENS"
-SIGILCTL_BROKER_URL = "SIGILCTL_BROKER_URL"
 SIGILCTL_QUEUE_PREFIX = "SIGILCTL_QUEUE_PREFIX"
 SIGILCTL_VISIBILITY_TIMEOUT = "SIGILCTL_VISIBILITY_TIMEOUT"
 SIGILCTL_LOCK_LEASE = "SIGILCTL_LOCK_LEASE"
@@ -33,9 +36,23 @@ LANGFUSE_HOST = "LANGFUSE_HOST"
 LANGFUSE_TRACING_ENABLED = "LANGFUSE_TRACING_ENABLED"
 
 # Values that must never reach artifacts/, the index or any output.
-SECRET_VARIABLES = (OPENAI_API_KEY, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY)
+SECRET_VARIABLES = (OPENAI_API_KEY, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, PGPASSWORD)
 # Lists of secrets: every comma-separated item is a secret of its own.
 SECRET_LISTS = (SIGILCTL_API_TOKENS,)
+# Every variable that names an endpoint: credentials written into one (user:password@, a
+# query value such as ?token=) are secrets too. A new endpoint variable is added here.
+ENDPOINT_VARIABLES = (
+    OPENAI_BASE_URL,
+    LANGFUSE_BASE_URL,
+    LANGFUSE_HOST,
+    SIGILCTL_INDEX,
+    SIGILCTL_BROKER_URL,
+)
+# A secret shorter than this is not replaced by value (it would mangle ordinary text); URL
+# credentials are still masked by their position (user:password@).
+MIN_SECRET_LENGTH = 8
+_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
+_flag_endpoints: set[str] = set()
 
 
 def get(name: str) -> str | None:
@@ -52,33 +69,56 @@ def path_setting(flag: Path | None, variable: str, default: Path) -> Path:
     return Path(from_env) if from_env else default
 
 
+def register_endpoint(url: str) -> None:
+    """An endpoint given as a flag (``--db postgresql://…``): its credentials are secrets too."""
+    _flag_endpoints.add(url)
+
+
 def secret_values() -> list[str]:
-    """The secret values present in this process's environment (to scrub from any text):
-    the keys, and a password or query value written into an endpoint URL."""
+    """The secret values present in this process (to scrub from any text), longest first:
+    the keys, Langfuse's Basic auth token, and credentials written into an endpoint URL."""
     values = [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]
     for name in SECRET_LISTS:
         tokens = (item.strip() for item in (get(name) or "").split(","))
         values.extend(token for token in tokens if len(token) >= 4)
-    for name in (OPENAI_BASE_URL, LANGFUSE_BASE_URL, LANGFUSE_HOST, SIGILCTL_BROKER_URL):
-        values.extend(_url_credentials(get(name)))
-    return values
+    public, secret = get(LANGFUSE_PUBLIC_KEY), get(LANGFUSE_SECRET_KEY)
+    if public and secret:
+        values.append(basic_token(public, secret))
+    for url in [*(get(name) for name in ENDPOINT_VARIABLES), *sorted(_flag_endpoints)]:
+        values.extend(_url_credentials(url))
+    return sorted(set(values), key=len, reverse=True)
+
+
+def basic_token(user: str, password: str) -> str:
+    """What ``Authorization: Basic`` carries for these credentials (servers may echo it)."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def _url_credentials(url: str | None) -> list[str]:
     if not url:
         return []
-    from urllib.parse import parse_qsl, urlsplit
+    from urllib.parse import parse_qsl, unquote, urlsplit
 
     try:
         parts = urlsplit(url)
-        found = [parts.password or ""] + [v for _, v in parse_qsl(parts.query)]
+        user, password = parts.username, parts.password
+        queries = [v for _, v in parse_qsl(parts.query)]
     except ValueError:
         return []
-    return [v for v in found if len(v) >= 8]
+    found = [*queries, *(unquote(v) for v in queries)]
+    if password:
+        found += [password, unquote(password)]
+        found.append(basic_token(unquote(user or ""), unquote(password)))
+    elif user:  # a token written as the user name: https://TOKEN@host
+        found += [user, unquote(user)]
+    return [v for v in found if len(v) >= MIN_SECRET_LENGTH]
 
 
 def scrub(text: str) -> str:
-    """Replace any secret value present in the environment by a marker."""
+    """Replace every secret value present in the process by a marker, and mask the user
+    information of any URL in ``text`` (``scheme://***@host``), known or not."""
     for value in secret_values():
         text = text.replace(value, "***")
+    if "://" in text and "@" in text:
+        text = _USERINFO.sub("***@", text)
     return text

@@ -6,13 +6,13 @@ Order (SPEC §7): anything path-like is a run directory; otherwise a full run_id
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-import orjson
-
-from sigilctl.errors import InputError
+from sigilctl.errors import InputError, SigilError
 from sigilctl.manifest import MANIFEST_NAME
+from sigilctl.run_files import RunFolder
 from sigilctl.store import RunStore
 from sigilctl.workspace import Workspace, is_path_like
 
@@ -26,9 +26,15 @@ def locate_run(ref: str, workspace: Workspace) -> Path:
         path = Path(ref)
         if not (path / MANIFEST_NAME).is_file():
             raise InputError(f"{path} is not a run directory (no {MANIFEST_NAME})")
-        return path.resolve()
+        # Not resolve(): a run folder that is a link must stay visible as one (run_files).
+        return Path(os.path.abspath(path))
     store = RunStore(workspace.artifacts)
     if (workspace.artifacts / ref).is_dir() and not ref.startswith((".", "_")):
+        if (workspace.artifacts / ref).is_symlink():
+            raise SigilError(
+                f"the job folder {workspace.artifacts / ref} is a symbolic link; runs are never "
+                "read through one (`sigilctl verify --all` names it)"
+            )
         latest = latest_run(store, ref)
         if latest is None:
             raise InputError(f"job '{ref}' has no runs under {workspace.artifacts}")
@@ -52,13 +58,18 @@ def locate_run(ref: str, workspace: Workspace) -> Path:
 
 
 def latest_run(store: RunStore, job_id: str) -> Path | None:
-    """The run of ``job_id`` that finished last (ties broken by run_id)."""
+    """The run of ``job_id`` that finished last (ties broken by run_id).
+
+    Runs whose manifest cannot be read from inside the run (missing, corrupt, a link) are
+    passed over: their finished_at is unknown, and ``verify`` names them.
+    """
     best: tuple[str, str] | None = None
     best_dir: Path | None = None
     for run_dir in store.iter_run_dirs(job_id):
         try:
-            raw = orjson.loads((run_dir / MANIFEST_NAME).read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+            with RunFolder.open(run_dir) as folder:
+                raw = folder.read_json(MANIFEST_NAME)
+        except (SigilError, OSError, ValueError):
             continue
         finished = raw.get("finished_at") if isinstance(raw, dict) else None
         key = (str(finished or ""), run_dir.name)

@@ -6,7 +6,6 @@ exactly the same inputs.
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sigilctl.bounded_glob import WalkLimitError, WalkLimits, bounded_iglob
 from sigilctl.brief import Brief, load_brief
 from sigilctl.errors import InputError
 from sigilctl.identity import sha256_hex
@@ -53,20 +53,28 @@ def resolve_doctrine(brief: Brief, brief_path: Path, workspace: Workspace) -> di
     return {"id": ref.id, "version": ref.version, **entry, "text": text}
 
 
-def _expand(pattern: str, brief_path: Path, workspace: Workspace) -> list[Path]:
+def _expand(
+    pattern: str, brief_path: Path, workspace: Workspace, limits: WalkLimits | None = None
+) -> list[Path]:
     if Path(pattern).is_absolute():
         raise InputError(f"{brief_path}: context.paths '{pattern}' must be relative to the brief")
     found: list[Path] = []
     base = brief_path.parent
-    for match in glob.iglob(pattern, root_dir=base, recursive=True):
-        candidate = workspace.contain(base / match, what="context path", source=brief_path)
-        if candidate.is_file():
-            found.append(candidate)
-            if len(found) > MAX_CONTEXT_FILES:
-                raise InputError(
-                    f"{brief_path}: context.paths '{pattern}' matches more than "
-                    f"{MAX_CONTEXT_FILES} files (the limit); narrow the glob"
-                )
+    try:
+        for match in bounded_iglob(pattern, str(base), limits):
+            candidate = workspace.contain(base / match, what="context path", source=brief_path)
+            if candidate.is_file():
+                found.append(candidate)
+                if len(found) > MAX_CONTEXT_FILES:
+                    raise InputError(
+                        f"{brief_path}: context.paths '{pattern}' matches more than "
+                        f"{MAX_CONTEXT_FILES} files (the limit); narrow the glob"
+                    )
+    except WalkLimitError as exc:
+        raise InputError(
+            f"{brief_path}: context.paths '{pattern}' {exc}; narrow the glob or remove "
+            "folder links that lead back into the tree"
+        ) from None
     if not found:
         raise InputError(f"{brief_path}: context.paths '{pattern}' matches no file")
     return found

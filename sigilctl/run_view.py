@@ -1,4 +1,9 @@
-"""What ``show`` presents about a run: its manifest as written, plus a preview of its outputs."""
+"""What ``show`` presents about a run: its manifest as written, plus a preview of its outputs.
+
+Everything is read through sigilctl.run_files: a run that holds a symbolic link or names a path
+outside itself is refused as a whole (exit 1, ``verify`` names the problems), and nothing of it
+is shown.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
-from sigilctl.errors import InputError
-from sigilctl.manifest import MANIFEST_NAME, Manifest, read_manifest
+from sigilctl.errors import InputError, SigilError
+from sigilctl.manifest import MANIFEST_NAME, Manifest
+from sigilctl.nesting import NestingError
+from sigilctl.run_files import RunFolder, UnsafeRunPath
 
 PREVIEW_ITEMS = 3
 PREVIEW_CHARS = 280
+# The preview needs the first few captions or lines, not a whole (possibly huge) output.
+PREVIEW_READ_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -34,23 +44,63 @@ class RunView:
 
 
 def load_run_view(run_dir: Path) -> RunView:
+    """The run as ``show`` presents it; UnsafeRun when any of it would be read from outside."""
     from sigilctl.observability.links import trace_url
 
-    manifest = read_manifest(run_dir)
     try:
-        raw = orjson.loads((run_dir / MANIFEST_NAME).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:  # pragma: no cover - read_manifest ran
-        raise InputError(f"{run_dir / MANIFEST_NAME} cannot be read: {exc}") from None
+        with RunFolder.open(run_dir) as folder:
+            raw, manifest = _read_manifest(folder, run_dir)
+            listed = [e.path for e in manifest.input_snapshots.values()]
+            for path in [*listed, *(a.path for a in manifest.artifacts)]:
+                folder.check_file(path)
+            preview = _preview(folder, manifest)
+    except UnsafeRunPath as exc:
+        raise UnsafeRun(run_dir, exc) from None
+    except FileNotFoundError:
+        raise InputError(f"{run_dir} is not a run directory (no {MANIFEST_NAME})") from None
+    except OSError as exc:
+        raise InputError(f"{run_dir} cannot be read: {exc.strerror or exc}") from None
     url = trace_url(manifest.langfuse_trace_id) if manifest.langfuse_trace_id else None
-    return RunView(run_dir, manifest, raw, url, _preview(run_dir, manifest))
+    return RunView(run_dir, manifest, raw, url, preview)
 
 
-def _preview(run_dir: Path, manifest: Manifest) -> list[str]:
+class UnsafeRun(SigilError):
+    """A run that holds a link or names a path outside itself: tampered, shown not at all."""
+
+    exit_code = 1
+
+    def __init__(self, run_dir: Path, cause: UnsafeRunPath) -> None:
+        super().__init__(
+            f"run {run_dir} is unsafe to read and is not shown: {cause.message} "
+            f"(it has been tampered with; `sigilctl verify {run_dir}` names every problem)"
+        )
+        self.cause = cause
+
+
+def _read_manifest(folder: RunFolder, run_dir: Path) -> tuple[dict[str, Any], Manifest]:
+    path = run_dir / MANIFEST_NAME
+    try:
+        raw = folder.read_json(MANIFEST_NAME)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    except NestingError as exc:
+        raise InputError(f"{path} is not a manifest: {exc}") from None
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(
+            f"{path} does not match the manifest schema ({where}: {first['msg']})"
+        ) from None
+    return raw, manifest
+
+
+def _preview(folder: RunFolder, manifest: Manifest) -> list[str]:
     """The first captions (or first lines of the first output), shortened for a terminal."""
     for artifact in manifest.artifacts:
-        path = run_dir / artifact.path
         try:
-            data = path.read_bytes()
+            data = folder.read(artifact.path, limit=PREVIEW_READ_BYTES)
         except OSError:
             continue
         try:

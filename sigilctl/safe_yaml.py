@@ -1,7 +1,10 @@
-"""YAML for governance files: the safe loader only, no aliases, no duplicate keys, bounded size.
+"""YAML for governance files: the safe loader only, no aliases, no duplicate keys, bounded size
+and nesting.
 
 Aliases are refused outright rather than bounded: a brief never needs them, and refusing them
-makes "billion laughs" style expansion impossible by construction.
+makes "billion laughs" style expansion impossible by construction. Nesting is counted while the
+document is composed (PyYAML's composer recurses once per level), so a hostile depth is refused
+before it can exhaust the stack.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 import yaml
 
 from sigilctl.errors import InputError
+from sigilctl.nesting import MAX_NESTING
 
 
 class _YamlRefusal(Exception):
@@ -22,13 +26,27 @@ class _YamlRefusal(Exception):
 
 
 class _GovernanceLoader(yaml.SafeLoader):
+    _depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise _YamlRefusal(
                 f"YAML aliases ('*{event.anchor}') are not allowed", event.start_mark.line + 1
             )
-        return super().compose_node(parent, index)
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_NESTING:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _YamlRefusal(
+                f"lists and mappings nest deeper than {MAX_NESTING} levels (the limit)",
+                event.start_mark.line + 1,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()

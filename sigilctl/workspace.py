@@ -52,15 +52,24 @@ class Workspace:
         resolved_artifacts = env.path_setting(artifacts, env.SIGILCTL_ARTIFACTS, default_artifacts)
         if not resolved_artifacts.is_absolute():
             resolved_artifacts = Path.cwd() / resolved_artifacts
-        return cls(resolved_root, _resolve(resolved_artifacts, "artifacts tree"), config.index)
+        return cls(
+            resolved_root, resolve_path(resolved_artifacts, what="artifacts folder"), config.index
+        )
 
     def relative(self, path: Path) -> str:
-        """Root-relative POSIX form of a path already known to be inside the root."""
-        return path.resolve().relative_to(self.root).as_posix()
+        """Root-relative POSIX form of a path that must lie inside the root."""
+        resolved = resolve_path(path, what="path")
+        if not resolved.is_relative_to(self.root):
+            where = "is" if resolved == path else f"resolves to {resolved},"
+            raise InputError(
+                f"{path} {where} outside the workspace root {self.root} "
+                "(a job folder or file must not link outside it)"
+            )
+        return resolved.relative_to(self.root).as_posix()
 
     def contain(self, path: Path, *, what: str, source: Path) -> Path:
         """Resolve ``path`` (symlinks followed) and refuse it if it escapes the root."""
-        resolved = path.resolve()
+        resolved = resolve_path(path, what=f"{source}: {what}")
         if not resolved.is_relative_to(self.root):
             raise InputError(
                 f"{source}: {what} '{path}' resolves outside the workspace root {self.root}"
@@ -78,6 +87,21 @@ class Workspace:
         )
 
 
+def resolve_path(path: Path, *, what: str) -> Path:
+    """``path.resolve()`` (links followed) where a link loop is one input error naming ``what``.
+
+    Python 3.11 raises RuntimeError on a loop, later versions OSError (ELOOP) or nothing.
+    """
+    try:
+        return path.resolve()
+    except RuntimeError:
+        raise InputError(
+            f"{what} {path} is a symbolic link loop (it never reaches a real file or folder)"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be resolved: {exc.strerror or exc}") from None
+
+
 def check_job_id(job_id: str, *, source: str) -> None:
     if not JOB_ID_PATTERN.match(job_id):
         raise InputError(
@@ -91,25 +115,18 @@ def is_path_like(ref: str) -> bool:
     return ref in (".", "..") or "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
 
 
-def _resolve(path: Path, what: str) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # a symlink loop
-        raise InputError(f"{what} {path} cannot be resolved (a symbolic link loop?)") from None
-
-
 def _root(flag: Path | None, job_ref: str | None) -> Path:
     """The workspace root: flag > env > the nearest folder holding jobs/ (SPEC §2)."""
     explicit = flag or (Path(value) if (value := env.get(env.SIGILCTL_ROOT)) else None)
     if explicit is not None:
-        resolved = _resolve(explicit, "workspace root")
+        resolved = resolve_path(explicit, what="workspace root")
         if not resolved.is_dir():
             raise InputError(f"workspace root {resolved} is not a directory")
         return resolved
     cwd = Path.cwd()
     start, what = cwd, f"the current folder {cwd}"
     if job_ref is not None and is_path_like(job_ref):
-        given = _resolve(Path(job_ref), "job path")
+        given = resolve_path(Path(job_ref), what="job path")
         if not given.exists():
             raise InputError(f"no brief at {job_ref} (a job folder must hold {BRIEF_NAME})")
         start, what = (given if given.is_dir() else given.parent), f"job {job_ref}"
@@ -132,7 +149,7 @@ def brief_path_for(ref: str, workspace: Workspace) -> Path:
             candidate = candidate / BRIEF_NAME
         if not candidate.is_file():
             raise InputError(f"no brief at {candidate} (a job folder must hold {BRIEF_NAME})")
-        resolved = _resolve(candidate, "brief")
+        resolved = resolve_path(candidate, what="brief")
         if not resolved.is_relative_to(workspace.root):
             raise InputError(
                 f"brief {candidate} resolves outside the workspace root {workspace.root}; "
@@ -147,7 +164,7 @@ def brief_path_for(ref: str, workspace: Workspace) -> Path:
     brief = folder / BRIEF_NAME
     if not brief.is_file():
         raise InputError(f"job folder {folder} has no {BRIEF_NAME}")
-    return brief.resolve()
+    return resolve_path(brief, what="brief")
 
 
 def normalize_newlines(text: str) -> str:

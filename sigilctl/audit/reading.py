@@ -1,9 +1,7 @@
-"""Open the files of a run without ever leaving it: the one door the audit tools go through.
+"""The audit tools' door to run files: ``sigilctl.run_files`` for a run's own files, and a walk
+of a whole folder (a run with its history, for ``export``) that never follows a link.
 
-A path is read only when it is a plain relative POSIX path (``manifest.json``, or under
-``inputs/`` or ``outputs/``, the rule ``verify`` applies) and every component is opened with
-``O_NOFOLLOW`` from the run folder's own descriptor, so a symbolic link anywhere on the way
-(a linked ``inputs/``, a linked output, a linked manifest) is refused, never followed.
+Every refusal is an ``UnsafeRunFile`` naming the path inside the run.
 """
 
 from __future__ import annotations
@@ -16,7 +14,8 @@ from pathlib import Path
 
 from sigilctl.errors import SigilError
 from sigilctl.manifest import MANIFEST_NAME
-from sigilctl.verify.run_check import is_plain_path
+from sigilctl.run_files import UnsafeRunPath, is_plain_path
+from sigilctl.run_files import read_run_file as _read_in_run
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -39,7 +38,10 @@ def read_run_file(run_dir: Path, rel: str, *, limit: int = MAX_FILE_BYTES) -> by
     """The bytes of ``rel`` inside ``run_dir``, opened component by component without links."""
     if not is_run_path(rel):
         raise UnsafeRunFile(f"{rel} is not a plain relative path under inputs/ or outputs/")
-    return _read(run_dir, rel, limit)
+    try:
+        return _read_in_run(run_dir, rel, limit=limit)
+    except UnsafeRunPath as exc:
+        raise UnsafeRunFile(exc.message) from None
 
 
 def _refusal(rel: str, exc: OSError) -> str:

@@ -146,11 +146,14 @@ def _scrub(text: str) -> str:
 
 
 def _report(message: str, exc: BaseException | None) -> None:
+    """The error sentence; with -v the traceback before it, scrubbed of secrets and escaped
+    (an exception message can quote a hostile file name or a server's echo of a key)."""
     from sigilctl.cli import output
+    from sigilctl.text import printable_lines
 
     if state.verbose and exc is not None:
         detail = "".join(traceback.format_exception(exc))
-        sys.stderr.write(_scrub(detail))
+        sys.stderr.write(printable_lines(_scrub(detail)))
     output.error(_scrub(message))
 
 

@@ -30,6 +30,19 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
 ]
 
+
+def _secret_endpoint(value: object) -> object:
+    """An index URL given as ``--db`` may carry a password: the scrubber learns it first."""
+    if value is not None:
+        from sigilctl import env
+
+        text = str(value)
+        if "://" not in text and ":/" in text:  # a Path collapsed "scheme://" to "scheme:/"
+            text = text.replace(":/", "://", 1)
+        env.register_endpoint(text)
+    return value
+
+
 DbOption = Annotated[
     Path | None,
     typer.Option(
@@ -37,5 +50,6 @@ DbOption = Annotated[
         help="Index file (default: $SIGILCTL_INDEX, else 'index' in <root>/sigilctl.toml, "
         "else <artifacts>/.sigilctl/index.sqlite).",
         show_default=False,
+        callback=_secret_endpoint,
     ),
 ]

@@ -108,5 +108,7 @@ def _render(outcome: RunOutcome) -> None:
     if outcome.error:
         rows.append(("error", outcome.error))
     width = max(len(key) for key, _ in rows)
+    markup = not output.is_plain()
     for key, value in rows:
-        console.print(f"{key:<{width}}  {value}", markup=not output.is_plain(), highlight=False)
+        shown = value if key == "status" else output.cell(value, markup=markup)
+        console.print(f"{key:<{width}}  {shown}", markup=markup, highlight=False)

@@ -73,11 +73,11 @@ def render(records: list[RunRecord]) -> None:
         finished = r["finished_at"]
         table.add_row(
             finished[:19].replace("T", " ") if finished else "?",
-            r["job_id"],
-            r["run_id"][:12],
+            output.cell(r["job_id"]),
+            output.cell(r["run_id"][:12]),
             output.status_text(r["status"]),
-            r["brand"] or "?",
-            r["job_type"] or "?",
+            output.cell(r["brand"] or "?"),
+            output.cell(r["job_type"] or "?"),
         )
     console = output.stdout()
     if records:

@@ -95,9 +95,9 @@ def render(view: RunView) -> None:
         ("run dir", str(view.run_dir)),
         ("sigilctl", m.sigilctl_version or "?"),
     ):
-        ids.add_row(key, value)
+        ids.add_row(key, value if key == "status" else output.cell(value))
     if m.error:
-        ids.add_row("error", m.error)
+        ids.add_row("error", output.cell(m.error))
     if m.usage:
         usage = m.usage
         ids.add_row(
@@ -105,19 +105,21 @@ def render(view: RunView) -> None:
             f"prompt {usage.prompt_tokens}, completion {usage.completion_tokens}, "
             f"total {usage.total_tokens} tokens",
         )
-    console.print(Panel(ids, title=f"run {m.run_id[:12]}", title_align="left", expand=False))
+    title = output.cell(f"run {m.run_id[:12]}")
+    console.print(Panel(ids, title=title, title_align="left", expand=False))
     snapshots = output.table("snapshot", "sha256", "bytes", title="Input snapshots")
     for name, entry in sorted(m.input_snapshots.items()):
-        snapshots.add_row(name, entry.sha256, str(entry.bytes))
+        snapshots.add_row(output.cell(name), entry.sha256, str(entry.bytes))
     console.print(snapshots)
     files = output.table("artifact", "sha256", "bytes", title="Artifacts")
     for artifact in m.artifacts:
-        files.add_row(artifact.path, artifact.sha256, str(artifact.bytes))
+        files.add_row(output.cell(artifact.path), artifact.sha256, str(artifact.bytes))
     if not m.artifacts:
         files.add_row("(none)", "", "")
     console.print(files)
     if view.preview:
-        body = "\n\n".join(f"{i}. {line}" for i, line in enumerate(view.preview, start=1))
+        lines = (output.cell(line, markup=False) for line in view.preview)
+        body = "\n\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
         console.print(Panel(body, title="Preview", title_align="left", expand=False), markup=False)
 
 

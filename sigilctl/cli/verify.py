@@ -126,9 +126,10 @@ def _run_table(report: RunReport) -> Group:
     from sigilctl.verify.report import CheckGroup
 
     status = output.status_text(report.status) if report.status else "unknown"
-    heading = f"{report.job_id or '?'}/{report.run_id or '?'}  status: {status}"
+    names = output.cell(f"{report.job_id or '?'}/{report.run_id or '?'}")
+    heading = f"{names}  status: {status}"
     if report.history:
-        heading += f"  (history: execution {escape(report.run_dir.name)})"
+        heading += f"  (history: execution {output.cell(report.run_dir.name)})"
     counts = {
         CheckGroup.SNAPSHOT_FILES: f"{report.snapshot_count} snapshot(s)",
         CheckGroup.ARTIFACTS: f"{report.artifact_count} artifact(s)",
@@ -155,7 +156,9 @@ def _run_table(report: RunReport) -> Group:
             f"{signed.dependencies} dependency(ies) match"
         )
         table.add_row(output.mark(signed.ok), "attestation", escape(detail))
-    return Group(heading, Text(str(report.run_dir), overflow="fold"), table)
+    return Group(
+        heading, Text(output.cell(str(report.run_dir), markup=False), overflow="fold"), table
+    )
 
 
 def _runs_table(result: VerifyResult) -> object:
@@ -168,8 +171,8 @@ def _runs_table(result: VerifyResult) -> object:
             kinds.append(f"source {report.source.state}")
         table.add_row(
             output.mark(report.ok),
-            report.job_id or "?",
-            (report.run_id or "?") + (" (history)" if report.history else ""),
+            output.cell(report.job_id or "?"),
+            output.cell((report.run_id or "?") + (" (history)" if report.history else "")),
             output.status_text(report.status) if report.status else "?",
             ", ".join(kinds),
         )

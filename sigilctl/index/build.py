@@ -22,6 +22,7 @@ from sigilctl.errors import InputError, StorageError
 from sigilctl.index import sqlite as backend
 from sigilctl.index.rows import ManifestProblem, RunRows, parse_rows
 from sigilctl.manifest import MANIFEST_NAME
+from sigilctl.run_files import UnsafeRunPath, open_run_file
 from sigilctl.store import SWAP_PREFIX, TEMP_PREFIX, TRASH_PREFIX
 
 Progress = Callable[[int, int], None]
@@ -109,11 +110,15 @@ class _Build:
         self.seen[key] = None
         path = self._manifest(key)
         try:
-            with open(path, "rb") as handle:
+            # Never through a link: a planted run must not put outside bytes in the index.
+            with open_run_file(Path(self.root, *key), MANIFEST_NAME) as handle:
                 st = os.fstat(handle.fileno())
                 self.seen[key] = (st.st_ino, st.st_mtime_ns, st.st_size)
                 data = handle.read()
             rows = parse_rows(data, key[0], key[1], path)
+        except UnsafeRunPath as exc:
+            self.problems[key] = Skipped(Path(path).parent, f"not read: {exc.message}")
+            return None
         except FileNotFoundError:
             self.problems[key] = Skipped(Path(path).parent, f"no {MANIFEST_NAME}")
             return None

@@ -3,24 +3,35 @@
 Reads any manifest that follows SPEC §6, whoever wrote it: the raw JSON is checked field by
 field (not through the writer's model), so a stray key is named instead of failing validation,
 unknown root fields are ignored and older manifests still read. Nothing a manifest names is
-followed outside the run: absolute paths, ``..`` and symbolic links are problems, never opened.
-It judges snapshots as bytes, never against today's brief model, so old runs stay verifiable.
+followed outside the run: every file is opened through sigilctl.run_files, so absolute paths,
+``..`` and symbolic links (a file, ``inputs/``, the manifest, the run or job folder) are
+problems, never opened. It judges snapshots as bytes, never against today's brief model, so old
+runs stay verifiable.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Any, TypeGuard
 
 import orjson
 
+from sigilctl import nesting
 from sigilctl.canonical import is_canonical
 from sigilctl.identity import compute_inputs_hash, derive_run_id
 from sigilctl.manifest import MANIFEST_NAME, RUN_STATUSES
+from sigilctl.nesting import NestingError
+from sigilctl.run_files import (
+    EntryKind,
+    PathIssue,
+    RunFolder,
+    UnsafeRunPath,
+    check_path,
+)
 from sigilctl.verify.report import Kind, RunReport
 
 TRACE_KEY = "langfuse_trace_id"
@@ -28,24 +39,43 @@ TRACE_KEY = "langfuse_trace_id"
 _TRACE_KEY_BYTES = b'"langfuse_trace_id":'
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ENTRY_KEYS = ("path", "sha256", "bytes")
-_FILE, _LINK, _OTHER = "file", "link", "other"
 _TOPS = {"snapshot": "inputs", "artifact": "outputs"}
 
 
 def verify_run(run_dir: Path) -> RunReport:
     """Check one run directory; every finding is a named problem, never an exception."""
     report = RunReport(run_dir)
-    loaded = _load_manifest(run_dir, report)
-    if loaded is not None:
-        _RunCheck(run_dir, report, *loaded).check()
+    try:
+        folder = RunFolder.open(run_dir)
+    except UnsafeRunPath as exc:
+        report.add(Kind.SYMLINK, exc.rel, exc.message)
+        return report
+    except FileNotFoundError:
+        report.add(Kind.MANIFEST_MISSING, MANIFEST_NAME, f"{MANIFEST_NAME} does not exist")
+        return report
+    except OSError as exc:
+        report.add(
+            Kind.MANIFEST_UNREADABLE,
+            MANIFEST_NAME,
+            f"{MANIFEST_NAME} cannot be read ({exc.strerror or exc})",
+        )
+        return report
+    with folder:
+        loaded = _load_manifest(folder, report)
+        if loaded is not None:
+            _RunCheck(run_dir, folder, report, *loaded).check()
     return report
 
 
-def _load_manifest(run_dir: Path, report: RunReport) -> tuple[dict[str, Any], bytes] | None:
+def _load_manifest(folder: RunFolder, report: RunReport) -> tuple[dict[str, Any], bytes] | None:
     try:
-        data = (run_dir / MANIFEST_NAME).read_bytes()
+        data = folder.read(MANIFEST_NAME)
     except FileNotFoundError:
         report.add(Kind.MANIFEST_MISSING, MANIFEST_NAME, f"{MANIFEST_NAME} does not exist")
+        return None
+    except UnsafeRunPath as exc:
+        kind = Kind.SYMLINK if exc.issue is PathIssue.SYMLINK else Kind.MANIFEST_UNREADABLE
+        report.add(kind, MANIFEST_NAME, exc.message)
         return None
     except OSError as exc:
         report.add(
@@ -55,11 +85,14 @@ def _load_manifest(run_dir: Path, report: RunReport) -> tuple[dict[str, Any], by
         )
         return None
     try:
-        manifest = orjson.loads(data)
+        manifest = nesting.loads(data)
     except orjson.JSONDecodeError as exc:
         report.add(
             Kind.MANIFEST_UNREADABLE, MANIFEST_NAME, f"{MANIFEST_NAME} is not valid JSON ({exc})"
         )
+        return None
+    except NestingError as exc:
+        report.add(Kind.MANIFEST_UNREADABLE, MANIFEST_NAME, f"{MANIFEST_NAME}: {exc}")
         return None
     if not isinstance(manifest, dict):
         report.add(
@@ -71,20 +104,6 @@ def _load_manifest(run_dir: Path, report: RunReport) -> tuple[dict[str, Any], by
     return manifest, data
 
 
-def is_plain_path(path: str, top: str) -> bool:
-    """A relative POSIX path under ``top``/ with no empty, ``.`` or ``..`` part: safe to open."""
-    parts = path.split("/")
-    return (
-        parts[0] == top
-        and len(parts) > 1
-        and "" not in parts
-        and "." not in parts
-        and ".." not in parts
-        and "\\" not in path
-        and "\x00" not in path
-    )
-
-
 def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -93,13 +112,20 @@ class _RunCheck:
     """One pass over one run: manifest fields, then every listed file, then what is unlisted."""
 
     def __init__(
-        self, run_dir: Path, report: RunReport, manifest: dict[str, Any], raw: bytes
+        self,
+        run_dir: Path,
+        folder: RunFolder,
+        report: RunReport,
+        manifest: dict[str, Any],
+        raw: bytes,
     ) -> None:
         self.base = os.fspath(run_dir)
+        self.folder = folder
         self.report = report
         self.manifest = manifest
         self.raw = raw
-        self.files: dict[str, str] = {}
+        self.files: dict[str, EntryKind] = {}
+        self.linked_tops: set[str] = set()
         self.listed: set[str] = set()
 
     def invalid(self, message: str) -> None:
@@ -116,7 +142,7 @@ class _RunCheck:
         self._identity(header, hashes)
         self._artifacts()
         for rel in sorted(self.files.keys() - self.listed):
-            what = "a symbolic link" if self.files[rel] == _LINK else "a file"
+            what = "a symbolic link" if self.files[rel] is EntryKind.LINK else "a file"
             self.report.add(Kind.UNLISTED_FILE, rel, f"{rel} is {what} the manifest does not list")
 
     def _header(self) -> dict[str, str | None]:
@@ -167,34 +193,18 @@ class _RunCheck:
 
     def _index(self, top: str) -> None:
         """Every entry under inputs/ or outputs/, without following a single symbolic link."""
-        root = os.path.join(self.base, top)
-        try:
-            mode = os.lstat(root).st_mode
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            self.report.add(Kind.FILE_UNREADABLE, top, f"{top}/ cannot be read ({exc.strerror})")
-            return
-        if not stat.S_ISDIR(mode):
-            self.files[top] = _LINK if stat.S_ISLNK(mode) else _OTHER
-            return
-        stack = [(root, top)]
-        while stack:
-            folder, rel = stack.pop()
-            try:
-                with os.scandir(folder) as entries:
-                    for entry in entries:
-                        name = f"{rel}/{entry.name}"
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append((entry.path, name))
-                        elif entry.is_file(follow_symlinks=False):
-                            self.files[name] = _FILE
-                        else:
-                            self.files[name] = _LINK if entry.is_symlink() else _OTHER
-            except OSError as exc:
-                self.report.add(
-                    Kind.FILE_UNREADABLE, rel, f"{rel}/ cannot be listed ({exc.strerror})"
-                )
+        tree = self.folder.tree(top)
+        for rel, strerror in tree.unreadable:
+            verb = "read" if rel == top else "listed"
+            self.report.add(Kind.FILE_UNREADABLE, rel, f"{rel}/ cannot be {verb} ({strerror})")
+        if tree.top_kind is EntryKind.LINK:
+            self.linked_tops.add(top)
+            self.report.add(
+                Kind.SYMLINK, top, f"{top}/ is a symbolic link; verify reads nothing through it"
+            )
+        elif tree.top_kind is not None:
+            self.files[top] = tree.top_kind
+        self.files.update(tree.files)
 
     def _entries(self, what: str, field: str, entry: Any) -> tuple[str, str, int] | None:
         """Validate one {path, sha256, bytes} entry; name extra keys; return it when usable."""
@@ -224,49 +234,46 @@ class _RunCheck:
         return None if rel is None else (rel, digest, size)
 
     def _safe_path(self, what: str, field: str, path: str) -> str | None:
-        top = _TOPS[what]
-        if is_plain_path(path, top):
-            self.listed.add(path)
-            return path
-        parts = path.split("/")
-        if path.startswith("/") or re.match(r"[A-Za-z]:[\\/]", path) or ".." in parts:
-            self.report.add(
-                Kind.PATH_ESCAPE,
-                MANIFEST_NAME,
-                f"{field}.path '{path}' escapes the run directory; it was not followed",
-            )
-            return None
-        if (
-            "\\" in path
-            or "\x00" in path
-            or any(p in ("", ".") for p in parts)
-            or (len(parts) < 2 or parts[0] != top)
-        ):
-            self.report.add(
-                Kind.PATH_MISPLACED,
-                MANIFEST_NAME,
-                f"{field}.path '{path}' must be a plain relative path under {top}/",
-            )
+        try:
+            check_path(path, _TOPS[what])
+        except UnsafeRunPath as exc:
+            if exc.issue is PathIssue.ESCAPE:
+                self.report.add(
+                    Kind.PATH_ESCAPE,
+                    MANIFEST_NAME,
+                    f"{field}.path '{path}' escapes the run directory; it was not followed",
+                )
+            else:
+                self.report.add(
+                    Kind.PATH_MISPLACED,
+                    MANIFEST_NAME,
+                    f"{field}.path '{path}' must be a plain relative path under {_TOPS[what]}/",
+                )
             return None
         self.listed.add(path)
         return path
 
-    def _open(self, what: str, rel: str) -> int | None:
+    def _open(self, what: str, rel: str) -> io.FileIO | None:
+        if rel.split("/", 1)[0] in self.linked_tops:
+            return None  # named once, as the linked folder
         kind = self.files.get(rel)
-        if kind is None or kind == _OTHER:
+        if kind is None or kind is EntryKind.OTHER:
             detail = "does not exist" if kind is None else "is not a regular file"
             self.report.add(Kind.of(what, "missing"), rel, f"{what} file {rel} {detail}")
             return None
-        if kind == _LINK:
+        if kind is EntryKind.LINK:
             self.report.add(
                 Kind.SYMLINK, rel, f"{rel} is a symbolic link; verify does not follow it"
             )
             return None
         try:
-            return os.open(os.path.join(self.base, rel), os.O_RDONLY | os.O_NOFOLLOW)
+            return self.folder.open_file(rel)
+        except UnsafeRunPath as exc:  # changed since it was listed
+            kind_now = Kind.SYMLINK if exc.issue is PathIssue.SYMLINK else Kind.of(what, "missing")
+            self.report.add(kind_now, rel, exc.message)
         except OSError as exc:
             self.report.add(Kind.FILE_UNREADABLE, rel, f"{rel} cannot be read ({exc.strerror})")
-            return None
+        return None
 
     def _compare(
         self,
@@ -309,10 +316,10 @@ class _RunCheck:
             rel, digest, size = usable
             if hashes is not None:
                 hashes[name] = digest
-            fd = self._open("snapshot", rel)
-            if fd is None:
+            handle = self._open("snapshot", rel)
+            if handle is None:
                 continue
-            with open(fd, "rb", buffering=0) as handle:
+            with handle:
                 data = handle.read()
             if not self._compare(
                 "snapshot", rel, len(data), size, hashlib.sha256(data).hexdigest(), digest
@@ -382,11 +389,11 @@ class _RunCheck:
             if usable is None:
                 continue
             rel, digest, size = usable
-            fd = self._open("artifact", rel)
-            if fd is None:
+            handle = self._open("artifact", rel)
+            if handle is None:
                 continue
-            with open(fd, "rb", buffering=0) as handle:
-                actual = os.fstat(fd).st_size
+            with handle:
+                actual = os.fstat(handle.fileno()).st_size
                 found = (
                     hashlib.file_digest(handle, "sha256").hexdigest() if actual == size else None
                 )

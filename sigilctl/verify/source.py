@@ -8,7 +8,6 @@ Like ``dvc status``, but proven by hashes: a changed snapshot is named, not gues
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ from sigilctl.errors import SigilError
 from sigilctl.identity import compute_identity
 from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.resolve import resolve_job
+from sigilctl.run_files import RunFolder, is_plain_path
 from sigilctl.verify.report import SourceReport
-from sigilctl.verify.run_check import is_plain_path
 from sigilctl.workspace import Workspace, brief_path_for
 
 MAX_MODEL_CONFIG_BYTES = 1024 * 1024
@@ -36,16 +35,18 @@ class SourceChecker:
 
     def check(self, run_dir: Path) -> SourceReport:
         try:
-            manifest = orjson.loads((run_dir / MANIFEST_NAME).read_bytes())
-            job_id = manifest["job_id"]
-            recorded = {n: e["sha256"] for n, e in manifest["input_snapshots"].items()}
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            with RunFolder.open(run_dir) as folder:
+                manifest = folder.read_json(MANIFEST_NAME)
+                job_id = manifest["job_id"]
+                recorded = {n: e["sha256"] for n, e in manifest["input_snapshots"].items()}
+                entry = manifest["input_snapshots"].get("model_config")
+                provider = _recorded_provider(folder, entry)
+        except (SigilError, OSError, ValueError, KeyError, TypeError, AttributeError):
             return SourceReport(
                 "unresolvable", [], "the manifest cannot be read, so its job is unknown"
             )
         if not isinstance(job_id, str):
             return SourceReport("unresolvable", [], "the manifest names no job_id")
-        provider = _recorded_provider(run_dir, manifest["input_snapshots"].get("model_config"))
         resolved = self._resolve(job_id, provider)
         if isinstance(resolved, str):
             return SourceReport(
@@ -80,18 +81,16 @@ class SourceChecker:
         return self._cache[key]
 
 
-def _recorded_provider(run_dir: Path, entry: Any) -> str | None:
-    """The provider in the run's model_config snapshot, read only from a safe path."""
+def _recorded_provider(folder: RunFolder, entry: Any) -> str | None:
+    """The provider in the run's model_config snapshot, read only from inside the run."""
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
         return None
     path = entry["path"]
     if not is_plain_path(path, "inputs"):
         return None
     try:
-        fd = os.open(run_dir / path, os.O_RDONLY | os.O_NOFOLLOW)
-        with open(fd, "rb") as handle:
-            snapshot = orjson.loads(handle.read(MAX_MODEL_CONFIG_BYTES))
-    except (OSError, orjson.JSONDecodeError):
+        snapshot = orjson.loads(folder.read(path, limit=MAX_MODEL_CONFIG_BYTES))
+    except (SigilError, OSError, orjson.JSONDecodeError):
         return None
     provider = snapshot.get("provider") if isinstance(snapshot, dict) else None
     return provider if isinstance(provider, str) else None

@@ -179,6 +179,36 @@ def t_symlinked_output(run: Path) -> Path:
     return run
 
 
+def t_symlinked_manifest(run: Path) -> Path:
+    """The manifest moved outside and linked back: verify must not read it through the link."""
+    outside = run.parent.parent / "outside-manifest.json"
+    shutil.move(run / "manifest.json", outside)
+    os.symlink(outside, run / "manifest.json")
+    return run
+
+
+def t_symlinked_inputs(run: Path) -> Path:
+    outside = run.parent.parent / "outside-inputs"
+    shutil.move(run / "inputs", outside)
+    os.symlink(outside, run / "inputs")
+    return run
+
+
+def t_symlinked_run_folder(run: Path) -> Path:
+    outside = run.parent.parent.parent / "outside-run"
+    shutil.move(run, outside)
+    os.symlink(outside, run)
+    return run
+
+
+def t_symlinked_job_folder(run: Path) -> Path:
+    job = run.parent
+    outside = job.parent.parent / "outside-job"
+    shutil.move(job, outside)
+    os.symlink(outside, job)
+    return run
+
+
 def t_delete_manifest(run: Path) -> Path:
     (run / "manifest.json").unlink()
     return run
@@ -236,6 +266,10 @@ BATTERY: list[tuple[Callable[[Path], Path], str, set[str] | None]] = [
     (t_path_escape, "path_escape", {"path_escape", "unlisted_file"}),
     (t_absolute_path, "path_escape", {"path_escape", "unlisted_file"}),
     (t_symlinked_output, "symlink", {"symlink"}),
+    (t_symlinked_manifest, "symlink", {"symlink"}),
+    (t_symlinked_inputs, "symlink", {"symlink"}),
+    (t_symlinked_run_folder, "symlink", {"symlink"}),
+    (t_symlinked_job_folder, "symlink", {"symlink"}),
     (t_delete_manifest, "manifest_missing", {"manifest_missing"}),
     (t_misplaced_path, "path_misplaced", None),
     (t_unreadable_output, "artifact_missing", {"artifact_missing"}),

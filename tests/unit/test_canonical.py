@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sigilctl.canonical import canonical_bytes, es_number, is_canonical
 from sigilctl.errors import CanonicalizationError
+from sigilctl.nesting import MAX_NESTING
 
 SAFE_INT = 2**53 - 1
 json_scalars = (
@@ -92,7 +93,14 @@ def test_unrepresentable_values_are_refused(bad: object, words: str) -> None:
         (b'{"a":1,"a":2}', False),
         ('{"\U0001f600":1,"\uffff":2}'.encode(), True),
         ('{"\uffff":2,"\U0001f600":1}'.encode(), False),
-        (b'{"x":9007199254740992}', False),
+        # 2**53 as a double: canonical_bytes(2.0**53) writes exactly this (issue: verify flagged it)
+        (b'{"x":9007199254740992}', True),
+        (b"-18446744073709552000", True),  # -(2.0**64) in ECMAScript form
+        (b"-18446744073709551616", False),  # the same double, not in its shortest form
+        # no double holds this integer: reading and writing it back gives other bytes
+        (b'{"x":9007199254740993}', False),
+        (b"9007199254740992.0", False),
+        (b"1" + b"0" * 400, False),
         ('{"t":0.7,"s":"caf\u00e9"}'.encode(), False),
         (b'{"s":"\\u00e9"}', False),
         (b"[1.5]", True),
@@ -103,3 +111,58 @@ def test_unrepresentable_values_are_refused(bad: object, words: str) -> None:
 )
 def test_is_canonical(data: bytes, expected: bool) -> None:
     assert is_canonical(data) is expected
+
+
+# Whole-number doubles from 2**53 up to 2**64 and beyond: the range orjson reads back as int.
+wide_whole_floats = st.integers(min_value=53, max_value=70).flatmap(
+    lambda e: st.integers(min_value=2**e, max_value=2 ** (e + 1)).map(float)
+)
+canonicalizable = st.recursive(
+    json_scalars | wide_whole_floats | wide_whole_floats.map(lambda f: -f),
+    lambda children: (
+        st.lists(children, max_size=6)
+        | st.dictionaries(
+            st.text() | st.sampled_from(["\U0001f600", "\uffff"]), children, max_size=6
+        )
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(canonicalizable)
+def test_what_canonical_bytes_writes_is_canonical(value: object) -> None:
+    """is_canonical(canonical_bytes(x)) for every value canonical_bytes accepts."""
+    assert is_canonical(canonical_bytes(value))
+
+
+@pytest.mark.parametrize("number", [2.0**53, 2.0**63, 2.0**64, 1.8e19, 2.0**64 + 2**12, -(2.0**60)])
+def test_whole_doubles_beyond_2_53_round_trip(number: float) -> None:
+    data = canonical_bytes({"n": number})
+    assert data == rfc8785.dumps({"n": number})
+    assert is_canonical(data)
+
+
+def nested(depth: int, leaf: object = 1.5) -> object:
+    value: object = leaf
+    for i in range(depth):
+        value = [value] if i % 2 else {"\U0001f600": value}
+    return value
+
+
+@pytest.mark.parametrize("leaf", [1.5, 1, "text"])
+def test_nesting_up_to_the_limit_is_canonicalized(leaf: object) -> None:
+    data = canonical_bytes(nested(MAX_NESTING, leaf))
+    assert is_canonical(data)
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 500, 5000])
+@pytest.mark.parametrize("leaf", [1.5, 1, "text", object()])
+def test_deeper_nesting_is_a_clear_refusal(depth: int, leaf: object) -> None:
+    """Deep values (with a float, a wide key or a foreign type) never raise RecursionError."""
+    with pytest.raises(CanonicalizationError, match=f"deeper than {MAX_NESTING} levels"):
+        canonical_bytes(nested(depth, leaf))
+
+
+def test_deep_json_text_is_not_canonical() -> None:
+    assert is_canonical(b"[" * 500 + b"]" * 500) is False
