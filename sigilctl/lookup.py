@@ -10,9 +10,9 @@ import os
 import re
 from pathlib import Path
 
-from sigilctl.errors import InputError, SigilError
+from sigilctl.errors import InputError
 from sigilctl.manifest import MANIFEST_NAME
-from sigilctl.run_files import RunFolder
+from sigilctl.run_files import PathIssue, RunFolder, UnsafeRunPath
 from sigilctl.store import RunStore
 from sigilctl.workspace import Workspace, is_path_like
 
@@ -31,9 +31,11 @@ def locate_run(ref: str, workspace: Workspace) -> Path:
     store = RunStore(workspace.artifacts)
     if (workspace.artifacts / ref).is_dir() and not ref.startswith((".", "_")):
         if (workspace.artifacts / ref).is_symlink():
-            raise SigilError(
+            raise UnsafeRunPath(
+                PathIssue.SYMLINK,
+                "..",
                 f"the job folder {workspace.artifacts / ref} is a symbolic link; runs are never "
-                "read through one (`sigilctl verify --all` names it)"
+                "read through one (`sigilctl verify --all` names it)",
             )
         latest = latest_run(store, ref)
         if latest is None:

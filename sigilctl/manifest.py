@@ -117,16 +117,30 @@ def utc_now() -> str:
 
 
 def read_manifest(run_dir: Path) -> Manifest:
-    """Read and validate a run's manifest; any problem is one InputError sentence."""
+    """Read and validate a run's manifest, never through a link (``sigilctl.run_files``).
+
+    A missing or unreadable manifest is one InputError sentence; a linked one is an
+    UnsafeRunPath (the run is tampered, exit 1)."""
+    from sigilctl.nesting import NestingError
+    from sigilctl.run_files import RunFolder
+
     path = run_dir / MANIFEST_NAME
     try:
-        raw = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
+        with RunFolder.open(run_dir) as folder:
+            raw = folder.read_json(MANIFEST_NAME)
+    except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{run_dir} is not a run directory (no {MANIFEST_NAME})") from None
     except OSError as exc:
         raise InputError(f"{path} cannot be read: {exc.strerror}") from None
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{path} is not valid JSON ({exc})") from None
+    except NestingError as exc:
+        raise InputError(f"{path} is not a manifest: {exc}") from None
+    return parse_manifest(raw, path)
+
+
+def parse_manifest(raw: object, path: Path) -> Manifest:
+    """A manifest document read from ``path`` as the typed model; one InputError if it is not."""
     try:
         return Manifest.model_validate(raw)
     except ValidationError as exc:

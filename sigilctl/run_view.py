@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from sigilctl.errors import InputError, SigilError
-from sigilctl.manifest import MANIFEST_NAME, Manifest
+from sigilctl.manifest import MANIFEST_NAME, Manifest, parse_manifest
 from sigilctl.nesting import NestingError
 from sigilctl.run_files import RunFolder, UnsafeRunPath
 
@@ -85,15 +84,7 @@ def _read_manifest(folder: RunFolder, run_dir: Path) -> tuple[dict[str, Any], Ma
         raise InputError(f"{path} is not valid JSON ({exc})") from None
     except NestingError as exc:
         raise InputError(f"{path} is not a manifest: {exc}") from None
-    try:
-        manifest = Manifest.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(
-            f"{path} does not match the manifest schema ({where}: {first['msg']})"
-        ) from None
-    return raw, manifest
+    return raw, parse_manifest(raw, path)
 
 
 def _preview(folder: RunFolder, manifest: Manifest) -> list[str]:

@@ -165,6 +165,10 @@ READERS: dict[str, Callable[[Planted], list[str]]] = {
     "reindex --json": lambda p: ["reindex", "--json"],
     "runs": lambda p: ["runs"],
     "runs --json": lambda p: ["runs", "--json"],
+    "diff run dir": lambda p: ["diff", p.run_id, str(p.run_dir), "--json"],
+    "diff --source": lambda p: ["diff", p.run_id, "--source", "--json"],
+    "replay": lambda p: ["replay", p.run_id, "--json"],
+    "export": lambda p: ["export", p.run_id, "--out", str(p.workspace / "planted.tar.gz")],
 }
 
 

@@ -28,6 +28,8 @@ from sigilctl import env
 from sigilctl.errors import InputError, StorageError
 from sigilctl.logs import get_logger
 from sigilctl.manifest import RunStatus, utc_now
+from sigilctl.run_files import UnsafeRunPath
+from sigilctl.run_view import UnsafeRun
 from sigilctl.service import index_view
 from sigilctl.service.execution import Promise, UnknownJobError, derive
 from sigilctl.service.guards import Guard
@@ -244,11 +246,20 @@ def _routes(app: FastAPI, service: Service) -> None:
     @app.get(
         "/jobs/{job_ref}",
         response_model=RunDocument | TaskState,
-        responses=errors(401, 404),
+        responses=errors(401, 404, 409),
         tags=["runs"],
     )
     def get_job(job_ref: str) -> Any:
-        """A run by run_id, unique prefix (≥ 6), queue_job_id or job_id (its latest run)."""
+        """A run by run_id, unique prefix (≥ 6), queue_job_id or job_id (its latest run).
+
+        A run that is unsafe to read (it holds a link or names a path outside itself) is 409:
+        it is shown not at all, as ``sigilctl show`` refuses it."""
+        try:
+            return _job_answer(job_ref)
+        except (UnsafeRun, UnsafeRunPath) as exc:
+            raise ApiError(409, str(exc)) from None
+
+    def _job_answer(job_ref: str) -> Any:
         if not JOB_ID_PATTERN.match(job_ref):
             raise ApiError(404, f"no run, task or job '{job_ref}'")
         record = service.queue.store.get(job_ref) if "-" in job_ref else None

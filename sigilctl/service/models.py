@@ -100,6 +100,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed request (e.g. the body is not JSON).",
         401: "Missing or wrong bearer token.",
         404: "Unknown job, run or task.",
+        409: "The run is unsafe to read (tampered): verify names every problem.",
         413: "Request body too large.",
         422: "Invalid request, brief or params.",
         503: "A dependency (queue, index, artifacts) is unavailable.",

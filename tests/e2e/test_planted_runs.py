@@ -8,6 +8,7 @@ output and in no byte of the index.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,9 @@ def test_no_reader_opens_a_file_outside_the_run(kind: str, workspace: Path, cli:
         assert result.code in (0, 1, 2), (reader, result.code, result.stderr)
         assert_no_canary(planted, result.stdout + result.stderr, reader)
         assert_no_canary(planted, index_bytes(workspace), f"the index after '{reader}'")
+        archive = planted.workspace / "planted.tar.gz"
+        if archive.exists():  # export refuses a planted run; had it written one, look inside
+            assert_no_canary(planted, gzip.decompress(archive.read_bytes()), "the archive")
         if reader.startswith("verify"):
             assert result.code == 1, (reader, result.stdout, result.stderr)
             assert NAMED[kind] in result.stdout, (reader, result.stdout)
@@ -91,3 +95,35 @@ def test_an_intact_run_still_shows_its_preview(workspace: Path, cli: Cli) -> Non
     result = cli("show", run_dir.name, "--json")
     assert result.code == 0, result.stderr
     assert len(json.loads(result.stdout)["preview"]) == 3
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTS))
+def test_the_http_api_opens_nothing_outside_a_planted_run(
+    kind: str, workspace: Path, cli: Cli
+) -> None:
+    """GET /jobs/{id} and GET /runs through the real app (in-process): no canary, no 5xx."""
+    from fastapi.testclient import TestClient
+
+    from sigilctl.service.api import Service, create_app
+    from sigilctl.service.local_queue import LocalQueue
+    from sigilctl.service.metrics import Metrics
+    from sigilctl.service.settings import ServiceSettings
+    from sigilctl.workspace import Workspace
+
+    planted = plant(kind, workspace, make_run(cli, workspace))
+    ws = Workspace.locate(workspace)
+    queue = LocalQueue(ws, workers=1)
+    queue.store.initialize()  # not started: nothing executes
+    service = Service(ws, ServiceSettings(None, ()), queue, Metrics(ws, queue))
+    client = TestClient(create_app(service, auth=False), raise_server_exceptions=False)
+    for path in (
+        f"/jobs/{planted.run_id}",
+        f"/jobs/{planted.run_id[:8]}",
+        f"/jobs/{planted.job_id}",
+        "/runs",
+        f"/runs?job_id={planted.job_id}",
+    ):
+        answer = client.get(path)
+        assert answer.status_code < 500, (path, answer.text)
+        assert_no_canary(planted, answer.text, f"GET {path}")
+    assert_no_canary(planted, index_bytes(workspace), "the index after the API")
