@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from sigilctl.errors import InputError
+from sigilctl.errors import InputError, SigilError
 from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.run_files import PathIssue, RunFolder, UnsafeRunPath
 from sigilctl.store import RunStore
