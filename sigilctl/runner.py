@@ -32,7 +32,7 @@ from sigilctl.pipelines.base import OutputError
 from sigilctl.providers import get_provider
 from sigilctl.providers.base import GenerationRequest, GenerationResult, Provider, ProviderError
 from sigilctl.resolve import ResolvedJob, resolve_job
-from sigilctl.steps import StepRecord
+from sigilctl.steps import IdentityDerived, SnapshotFrozen, StepRecord
 from sigilctl.store import RunStore
 from sigilctl.workspace import Workspace, brief_path_for
 
@@ -80,15 +80,13 @@ def freeze(job: ResolvedJob) -> Identity:
                     f"snapshot_{name}",
                     parent.start_ns,
                     time.time_ns(),
-                    output={
-                        "path": snapshot_path(name),
-                        "sha256": identity.snapshot_hashes[name],
-                        "bytes": len(data),
-                    },
+                    output=SnapshotFrozen(
+                        snapshot_path(name), identity.snapshot_hashes[name], len(data)
+                    ),
                     parent="create_snapshots",
                 )
             )
-        parent.output = {"inputs_hash": identity.inputs_hash, "run_id": identity.run_id}
+        parent.output = IdentityDerived(identity.inputs_hash, identity.run_id)
     job.steps.event("snapshots_frozen")
     job.steps.event("inputs_hash")
     job.steps.event("run_id")
@@ -153,39 +151,39 @@ def _execute(
 
     brief = job.brief
     staging = store.staging_dir(brief.job_id, identity.run_id)
-    trace: Any = None
+    obs = observability.RunObservability(None)
     try:
         _write_snapshots(staging, identity)
         settings = brief.observability
-        trace = observability.start_pipeline_trace(
+        obs = observability.start_run(
             observability.GovernanceIds(
                 brief.job_id, identity.run_id, brief.job_type, brief.brand, identity.inputs_hash
             ),
             enabled=options.trace and (settings.enabled if settings else True),
             sample_rate=settings.sample_rate if settings else None,
             started_at=started_at,
-            start_ns=min((r.start_ns for r in job.steps.records), default=None),
+            artifacts=store.artifacts,
+            measured=job.steps.records,
         )
-        job.steps.event("trace_started")
-        observability.record_steps(trace, job.steps.records)
-        result, parsed, error = _generate(job, identity, provider, trace)
-        artifacts: list[ArtifactEntry] = []
-        if parsed is not None:
-            outputs_started = time.time_ns()
-            written = job.pipeline.write_outputs(parsed, staging / "outputs")
-            artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
-            observability.trace_output_generation(
-                trace,
-                files=[a.path for a in artifacts],
-                total_bytes=sum(a.bytes for a in artifacts),
-                start_ns=outputs_started,
-            )
+        if obs.traced:
+            job.steps.event("trace_started")
+        with obs.active():
+            result, parsed, error = _generate(job, identity, provider)
+            artifacts: list[ArtifactEntry] = []
+            if parsed is not None:
+                with observability.trace_step("generate_outputs") as step:
+                    written = job.pipeline.write_outputs(parsed, staging / "outputs")
+                    artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
+                    step.update(
+                        files=[a.path for a in artifacts], bytes=sum(a.bytes for a in artifacts)
+                    )
         status = "succeeded" if error is None else "failed"
-        observability.finalize_trace(trace, status, error, [a.path for a in artifacts])
-        trace_id = observability.trace_id(trace)
+        obs.finalize(status, error, [a.path for a in artifacts])
+        trace_id = obs.trace_id
         manifest = _manifest(
             job, identity, provider, result, status, error, artifacts, trace_id, started_at
         )
+        manifest.langfuse_host = obs.host
         manifest.duration_ms = int((time.monotonic() - clock) * 1000)
         (staging / MANIFEST_NAME).write_bytes(manifest.to_bytes())
         final = store.run_dir(brief.job_id, identity.run_id)
@@ -195,13 +193,13 @@ def _execute(
         record_run(store.artifacts, final)
     except OSError as exc:
         store.discard(staging)
-        observability.abort_trace(trace, exc)
+        obs.abort(exc)
         raise StorageError(f"cannot write the run under {staging.parent}: {exc.strerror}") from None
     except BaseException as exc:
         store.discard(staging)
-        observability.abort_trace(trace, exc)
+        obs.abort(exc)
         raise
-    warning = observability.flush()
+    warning = obs.deliver()
     return RunOutcome(
         brief.job_id,
         identity.run_id,
@@ -217,7 +215,7 @@ def _execute(
 
 
 def _generate(
-    job: ResolvedJob, identity: Identity, provider: Provider, trace: Any
+    job: ResolvedJob, identity: Identity, provider: Provider
 ) -> tuple[GenerationResult | None, BaseModel | None, str | None]:
     """Call the provider; a provider or output failure becomes the run's error, not a crash."""
     snapshots = job.snapshots
@@ -234,15 +232,15 @@ def _generate(
     result: GenerationResult | None = None
     try:
         with observability.trace_step(
-            trace, "generate_captions", model=request.model, provider=request.provider
+            "generate_captions", model=request.model, provider=request.provider
         ):
             called_at = time.time_ns()
             try:
                 result = provider.generate(request)
             except ProviderError as exc:
-                _trace_generation(trace, request, exc.result, called_at, error=exc.message)
+                _trace_generation(request, exc.result, called_at, error=exc.message)
                 raise
-            _trace_generation(trace, request, result, called_at)
+            _trace_generation(request, result, called_at)
             parsed = job.pipeline.parse_reply(result.text, job.params)
     except ProviderError as exc:
         return result or exc.result, None, exc.message
@@ -252,7 +250,6 @@ def _generate(
 
 
 def _trace_generation(
-    trace: Any,
     request: GenerationRequest,
     result: GenerationResult | None,
     start_ns: int,
@@ -261,20 +258,20 @@ def _trace_generation(
     """Record the LLM call as a generation, also when it failed (usage may still be known)."""
     from sigilctl import observability
 
+    cost = result.cost_usd if result else None
     observability.trace_llm_call(
-        trace,
         name="caption_generation",
         model=result.model if result else request.model,
-        prompt=request.prompt,
-        response=result.text if result else None,
+        input=request.prompt,
+        output=result.text if result else None,
         usage=result.usage.as_dict() if result and result.usage else None,
-        cost_usd=result.cost_usd if result else None,
+        cost_details={"total": cost} if cost is not None else None,
         model_parameters={
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
             "seed": request.seed,
         },
-        metadata={"error": error} if error else None,
+        error=error,
         start_ns=start_ns,
     )
 

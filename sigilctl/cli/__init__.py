@@ -22,6 +22,7 @@ from sigilctl.cli import schema as schema_cmd
 from sigilctl.cli import show as show_cmd
 from sigilctl.cli import smoke as smoke_cmd
 from sigilctl.cli import trace_health as trace_health_cmd
+from sigilctl.cli import traces as traces_cmd
 from sigilctl.cli import verify as verify_cmd
 
 app = typer.Typer(
@@ -79,6 +80,7 @@ app.command("reindex", short_help="Rebuild the run index from the manifests.")(r
 app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealthy?")(
     trace_health_cmd.trace_health
 )
+app.add_typer(traces_cmd.app, name="traces", short_help="Re-send or inspect spooled traces.")
 app.command("smoke", short_help="Check the invariants in a temporary workspace.")(smoke_cmd.smoke)
 app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
     schema_cmd.schema

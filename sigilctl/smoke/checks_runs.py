@@ -87,13 +87,10 @@ def _order_problems(events: list[str]) -> list[str]:
 
 def tracing_after_run_id(ctx: SmokeContext) -> str:
     """Tracing starts only once run_id is derived, and a cache hit starts no trace at all."""
-    from sigilctl import observability as obs
-
     workspace = ctx.workspace()
     with ctx.receiver() as receiver, ctx.tracing(receiver.base_url):
         first = ctx.run_example(workspace)
         again = ctx.run_example(workspace)
-        obs.flush()
         trace_id = first.langfuse_trace_id or ""
         spans = wait_for_spans(
             receiver, lambda got: root_of(got, trace_id) is not None, ctx.flush_timeout_s
