@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigilctl import env
-from sigilctl.observability.records import SpanRecord, TraceDocument, new_span_id
+from sigilctl.observability.records import Level, SpanRecord, TraceDocument, new_span_id
 from sigilctl.steps import StepRecord, payload_fields
 
+# The root's level for a run's status: Langfuse shows failed runs as errors.
+RUN_LEVELS: dict[str, Level] = {"failed": "ERROR", "partial": "WARNING"}
 # (trace, the span new work nests under) for the code running now; None when not traced.
 _current: ContextVar[tuple[RunTrace, SpanRecord] | None] = ContextVar(
     "sigilctl_current_trace", default=None
@@ -161,7 +163,7 @@ class RunTrace:
             message = env.scrub(error) if error else None
             self.root.output = {"status": status, "error": message, "artifacts": list(artifacts)}
             self.root.metadata["status"] = status
-            self.root.level = {"failed": "ERROR", "partial": "WARNING"}.get(status)  # type: ignore[assignment]
+            self.root.level = RUN_LEVELS.get(status)
             self.root.status_message = message
             self.root.end_ns = max([now, *(s.end_ns or now for s in self._spans[1:])])
             self.finished = True

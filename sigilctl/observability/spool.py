@@ -66,6 +66,15 @@ def _iso(stamp: str) -> str:
     return parsed.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _write_temp(temp: Path, data: bytes) -> None:
+    """A new file holding ``data``, fsynced (the umask decides its mode, as for all artifacts)."""
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -113,12 +122,8 @@ class TraceSpool:
         stamp = _stamp(time.time())
         final = self.directory / f"{stamp}-{trace_id}{SUFFIX}"
         temp = self.directory / f"{TEMP_PREFIX}{final.name}.{os.getpid()}"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(request)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _write_temp(temp, request)
             os.rename(temp, final)
         except BaseException:
             temp.unlink(missing_ok=True)
