@@ -4,21 +4,21 @@ Spans are built on a ``TracerProvider`` of our own (the process-global one is ne
 its id generator hands out the trace id chosen for the run and the span ids recorded with each
 span, so the root ``job:<job_type>`` is a true root (no parent span id) that still carries the
 deterministic trace id, and every other span's parent is a span of the same request.
-Attribute names are the SDK's public ``LangfuseOtelSpanAttributes``; the instrumentation scope
-is the SDK's (``langfuse-sdk``), which tells the server the spans speak that dialect.
+Attribute names are the SDK's public ``LangfuseOtelSpanAttributes`` (``wire``); the
+instrumentation scope is the SDK's (``langfuse-sdk``), which tells the server the spans speak
+that dialect.
 
-Imported only by the bounded delivery step (this module loads the Langfuse SDK and
-OpenTelemetry at import time).
+Imported only by the bounded delivery step and the probe (this module loads OpenTelemetry at
+import time; the Langfuse SDK itself is never loaded by a run).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from langfuse import LangfuseOtelSpanAttributes as Attr
-from langfuse import __version__ as SDK_VERSION
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -28,12 +28,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from sigilctl import __version__, env
+from sigilctl.observability import wire
 from sigilctl.observability.records import SpanRecord, TraceDocument
+from sigilctl.observability.transport import sdk_version
+from sigilctl.observability.wire import SCOPE_NAME
 
-# The SDK's tracer name: the server reads spans of this scope as Langfuse-dialect spans.
-SCOPE_NAME = "langfuse-sdk"
 SERVICE_NAME = "sigilctl"
-__all__ = ["SDK_VERSION", "encode_trace"]
+__all__ = ["SCOPE_NAME", "build_spans", "encode_trace"]
 
 
 class _ChosenIds(IdGenerator):
@@ -79,41 +80,44 @@ def _depth(span: SpanRecord, parents: dict[str, str | None]) -> int:
 
 def _attributes(doc: TraceDocument, span: SpanRecord) -> dict[str, Any]:
     attrs: dict[str, Any] = {
-        Attr.TRACE_NAME: doc.name,
-        Attr.TRACE_TAGS: list(doc.tags),
-        Attr.OBSERVATION_TYPE: span.type,
+        wire.TRACE_NAME: doc.name,
+        wire.TRACE_TAGS: list(doc.tags),
+        wire.OBSERVATION_TYPE: span.type,
     }
     # Plain strings, not JSON-quoted: Langfuse stores metadata as sent, and its "=" filter
     # compares the stored text with what the operator types (a pasted run_id).
     for key, value in doc.metadata.items():
-        attrs[f"{Attr.TRACE_METADATA}.{key}"] = env.scrub(value)
+        attrs[f"{wire.TRACE_METADATA}.{key}"] = env.scrub(value)
     for key, value in span.metadata.items():
-        attrs[f"{Attr.OBSERVATION_METADATA}.{key}"] = _text(value)
+        attrs[f"{wire.OBSERVATION_METADATA}.{key}"] = _text(value)
     if span.input is not None:
-        attrs[Attr.OBSERVATION_INPUT] = _text(span.input)
+        attrs[wire.OBSERVATION_INPUT] = _text(span.input)
     if span.output is not None:
-        attrs[Attr.OBSERVATION_OUTPUT] = _text(span.output)
+        attrs[wire.OBSERVATION_OUTPUT] = _text(span.output)
     if span.level is not None:
-        attrs[Attr.OBSERVATION_LEVEL] = span.level
+        attrs[wire.OBSERVATION_LEVEL] = span.level
     if span.status_message:
-        attrs[Attr.OBSERVATION_STATUS_MESSAGE] = env.scrub(span.status_message)
+        attrs[wire.OBSERVATION_STATUS_MESSAGE] = env.scrub(span.status_message)
     if span.type == "generation":
         if span.model:
-            attrs[Attr.OBSERVATION_MODEL] = span.model
+            attrs[wire.OBSERVATION_MODEL] = span.model
         if span.model_parameters:
-            attrs[Attr.OBSERVATION_MODEL_PARAMETERS] = _text(span.model_parameters)
-        attrs[Attr.OBSERVATION_USAGE_DETAILS] = _text(span.usage or {})
-        attrs[Attr.OBSERVATION_COST_DETAILS] = _text(span.cost or {})
+            attrs[wire.OBSERVATION_MODEL_PARAMETERS] = _text(span.model_parameters)
+        attrs[wire.OBSERVATION_USAGE_DETAILS] = _text(span.usage or {})
+        attrs[wire.OBSERVATION_COST_DETAILS] = _text(span.cost or {})
     return attrs
 
 
-def _resource(doc: TraceDocument) -> Resource:
+@functools.lru_cache(maxsize=8)
+def _resource(environment: str, release: str) -> Resource:
+    """Who sends: sigilctl, its version, Langfuse's environment and release (built once per
+    process and setting: detecting the default resource costs milliseconds)."""
     return Resource.create(
         {
             "service.name": SERVICE_NAME,
             "service.version": __version__,
-            Attr.ENVIRONMENT: doc.environment,
-            Attr.RELEASE: doc.release,
+            wire.ENVIRONMENT: environment,
+            wire.RELEASE: release,
         }
     )
 
@@ -122,9 +126,11 @@ def build_spans(doc: TraceDocument) -> list[ReadableSpan]:
     """The trace's spans as finished OpenTelemetry spans, parents started before children."""
     ids = _ChosenIds(int(doc.trace_id, 16))
     collect = _Collect()
-    provider = TracerProvider(resource=_resource(doc), id_generator=ids, shutdown_on_exit=False)
+    provider = TracerProvider(
+        resource=_resource(doc.environment, doc.release), id_generator=ids, shutdown_on_exit=False
+    )
     provider.add_span_processor(SimpleSpanProcessor(collect))
-    tracer = provider.get_tracer(SCOPE_NAME, SDK_VERSION)
+    tracer = provider.get_tracer(SCOPE_NAME, sdk_version())
     parents = {s.span_id: s.parent_id for s in doc.spans}
     started: dict[str, otel_trace.Span] = {}
     try:

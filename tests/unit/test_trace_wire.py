@@ -9,6 +9,7 @@ import pytest
 from langfuse import Langfuse, LangfuseOtelSpanAttributes
 
 from sigilctl import __version__
+from sigilctl.observability import wire
 from sigilctl.observability.export import SCOPE_NAME, encode_trace
 from sigilctl.observability.otlp import ReceivedSpan, decode_spans
 from sigilctl.observability.records import SpanRecord, TraceDocument, trace_id_for
@@ -53,29 +54,38 @@ def test_the_trace_id_is_the_sdks_own_seeded_id() -> None:
     assert trace_id_for("ab" * 16, "a") != trace_id_for("ab" * 16, "b")
 
 
-@pytest.mark.parametrize(
-    ("name", "wire"),
-    [
-        ("TRACE_NAME", "langfuse.trace.name"),
-        ("TRACE_TAGS", "langfuse.trace.tags"),
-        ("TRACE_METADATA", "langfuse.trace.metadata"),
-        ("OBSERVATION_TYPE", "langfuse.observation.type"),
-        ("OBSERVATION_METADATA", "langfuse.observation.metadata"),
-        ("OBSERVATION_LEVEL", "langfuse.observation.level"),
-        ("OBSERVATION_STATUS_MESSAGE", "langfuse.observation.status_message"),
-        ("OBSERVATION_INPUT", "langfuse.observation.input"),
-        ("OBSERVATION_OUTPUT", "langfuse.observation.output"),
-        ("OBSERVATION_MODEL", "langfuse.observation.model.name"),
-        ("OBSERVATION_MODEL_PARAMETERS", "langfuse.observation.model.parameters"),
-        ("OBSERVATION_USAGE_DETAILS", "langfuse.observation.usage_details"),
-        ("OBSERVATION_COST_DETAILS", "langfuse.observation.cost_details"),
-        ("ENVIRONMENT", "langfuse.environment"),
-        ("RELEASE", "langfuse.release"),
-    ],
-)
-def test_the_sdk_still_names_the_attributes_the_server_reads(name: str, wire: str) -> None:
-    """Our spans use the SDK's public names; the server (and our model of it) reads these."""
-    assert getattr(LangfuseOtelSpanAttributes, name) == wire
+WIRE_NAMES = sorted(n for n in vars(wire) if n.isupper() and n != "SCOPE_NAME")
+
+
+@pytest.mark.parametrize("name", WIRE_NAMES)
+def test_every_attribute_name_we_send_is_the_sdks_own(name: str) -> None:
+    """Our spans use the SDK's public names (repeated so a run never loads the SDK): an SDK that
+    renames one fails here."""
+    assert getattr(LangfuseOtelSpanAttributes, name) == getattr(wire, name)
+
+
+def test_the_names_the_server_reads_are_all_there() -> None:
+    assert {getattr(wire, n) for n in WIRE_NAMES} >= {
+        "langfuse.trace.name",
+        "langfuse.trace.metadata",
+        "langfuse.observation.type",
+        "langfuse.observation.level",
+        "langfuse.observation.usage_details",
+        "langfuse.observation.cost_details",
+        "langfuse.environment",
+        "langfuse.release",
+    }
+
+
+def test_a_traced_run_loads_opentelemetry_but_never_the_langfuse_sdk() -> None:
+    from tests.helpers import REPO, run_python
+
+    script = (
+        "import sys; import sigilctl.observability.export, sigilctl.observability.delivery; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'langfuse', 'opentelemetry'}))"
+    )
+    proc = run_python("-c", script, cwd=REPO)
+    assert proc.stdout.strip() == "['opentelemetry']", proc.stdout + proc.stderr
 
 
 def decoded(doc: TraceDocument) -> list[ReceivedSpan]:
