@@ -79,11 +79,6 @@ class RunTrace:
         )
         self._spans: list[SpanRecord] = [self.root]
 
-    @property
-    def spans(self) -> list[SpanRecord]:
-        with self._lock:
-            return list(self._spans)
-
     def open_span(
         self,
         name: str,

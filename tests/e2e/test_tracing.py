@@ -22,7 +22,7 @@ from sigilctl import __version__
 from sigilctl.observability.settings import decide, in_sample
 from sigilctl.smoke.langfuse_view import server_estimates_cost, tree_lines
 from sigilctl.smoke.receiver import OtlpReceiver
-from tests.helpers import Result, run_python
+from tests.helpers import REPO, Result, run_python
 
 JOB = "ig-test-001"
 SECRET = "sk-lf-" + "7c" * 16
@@ -93,6 +93,13 @@ def observation(view: dict[str, Any], name: str) -> dict[str, Any]:
     return next(o for o in view["observations"] if o["name"] == name)
 
 
+def docs_picture() -> list[str]:
+    """The trace tree docs/observability.md shows (between its trace-tree markers)."""
+    text = (REPO / "docs" / "observability.md").read_text()
+    block = text.split("<!-- trace-tree -->\n```\n", 1)[1].split("```\n<!-- /trace-tree -->", 1)[0]
+    return block.splitlines()
+
+
 def set_observability(workspace: Path, enabled: bool, rate: float) -> None:
     brief = workspace / "jobs" / JOB / "brief.yaml"
     text = brief.read_text()
@@ -119,7 +126,7 @@ def test_a_run_is_one_trace_with_a_true_root_carrying_input_output_and_plain_ids
 
     view = shown(traced, trace_id)
     manifest = manifest_of(out)
-    assert tree_lines(view) == EXPECTED_TREE
+    assert tree_lines(view) == EXPECTED_TREE == docs_picture()
     assert view["name"] == "job:instagram_copy"
     assert view["tags"] == ["instagram_copy", "sigilzero"]
     assert view["input"] == {

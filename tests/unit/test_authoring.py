@@ -21,7 +21,7 @@ def new_trace() -> RunTrace:
 
 
 def named(trace: RunTrace) -> dict[str, SpanRecord]:
-    return {span.name: span for span in trace.spans}
+    return {span.name: span for span in trace.document().spans}
 
 
 def test_without_a_current_trace_every_helper_is_a_no_op() -> None:
@@ -64,7 +64,7 @@ def test_steps_nest_as_the_code_does_and_errors_pass_through_unchanged() -> None
     assert spans["inner"].output == {"files": ["a"], "bytes": 3}
     assert spans["shaky"].level == "ERROR"
     assert spans["shaky"].status_message == "ValueError: boom"
-    assert all(span.ended for span in trace.spans[1:])
+    assert all(span.ended for span in trace.document().spans[1:])
     assert trace.failures == 0
 
 
@@ -114,9 +114,9 @@ def test_trace_function_names_captures_and_passes_errors_through() -> None:
         items.append(100)  # later mutation does not change what the trace captured
         with pytest.raises(RuntimeError, match="nope"):
             broken("nope")
-    spans = {span.name.rsplit(".", 1)[-1]: span for span in trace.spans}
+    spans = {span.name.rsplit(".", 1)[-1]: span for span in trace.document().spans}
     assert "test_trace_function_names_captures_and_passes_errors_through.<locals>.plain" in {
-        span.name for span in trace.spans
+        span.name for span in trace.document().spans
     }  # the qualified name by default
     assert spans["renamed"].input == {"items": [1, 2], "scale": 3}  # self left out
     assert spans["renamed"].output == {"sum": 9}
@@ -140,7 +140,7 @@ def test_trace_function_on_async_functions_and_tasks_nest_under_their_caller() -
     with activate(trace):
         assert asyncio.run(main()) == [1, 2]
     batch = named(trace)["batch"]
-    fetched = [s for s in trace.spans if s.name.endswith("fetch")]
+    fetched = [s for s in trace.document().spans if s.name.endswith("fetch")]
     assert sorted(s.output for s in fetched) == [1, 2]
     assert {s.parent_id for s in fetched} == {batch.span_id}
 
@@ -162,8 +162,8 @@ def test_two_runs_in_one_process_keep_their_own_traces() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert {s.name for s in first.spans[1:]} == {"a", "a-call"}
-    assert {s.name for s in second.spans[1:]} == {"b", "b-call"}
+    assert {s.name for s in first.document().spans[1:]} == {"a", "a-call"}
+    assert {s.name for s in second.document().spans[1:]} == {"b", "b-call"}
 
 
 def test_a_thread_given_the_context_nests_under_the_current_step() -> None:
@@ -200,7 +200,7 @@ def test_a_finished_trace_takes_nothing_more() -> None:
         with obs.trace_step("late") as step:
             step.update(x=1)
         obs.trace_llm_call(name="late-call", model="m")
-    assert [s.name for s in trace.spans] == ["job:instagram_copy"]
+    assert [s.name for s in trace.document().spans] == ["job:instagram_copy"]
     assert trace.root.output == {
         "status": "succeeded",
         "error": None,
