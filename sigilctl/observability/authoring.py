@@ -35,7 +35,7 @@ __all__ = [
 log = logs.get_logger("observability")
 P = ParamSpec("P")
 R = TypeVar("R")
-MAX_CAPTURED_CHARS = 20_000
+MAX_CAPTURED_CHARS = 200_000  # per captured value; a trace is evidence, not a dump
 
 
 class StepHandle:
