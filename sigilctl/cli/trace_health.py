@@ -78,7 +78,7 @@ def render(report: HealthReport) -> None:
     if report.probe is not None:
         probe = report.probe
         verdict = "delivered" if probe.delivered else f"NOT delivered ({probe.error})"
-        rows.append(("probe", f"trace {probe.trace_id}: {verdict} in {probe.seconds:.1f} s"))
+        rows.append(("probe", f"trace {probe.trace_id}: {verdict} in {probe.seconds:.2f} s"))
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         console.print(f"{key:<{width}}  {value}", markup=not output.is_plain(), highlight=False)

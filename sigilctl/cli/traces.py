@@ -52,8 +52,9 @@ def flush(
     spool = _spool(root, artifacts)
     target = destination()
     if target is None:
-        missing = " and ".join(missing_keys()) or "LANGFUSE_TRACING_ENABLED=false"
-        raise InputError(f"cannot send spooled traces: Langfuse is not configured ({missing})")
+        why = " and ".join(missing_keys()) + " not set" if missing_keys() else None
+        why = why or "LANGFUSE_TRACING_ENABLED=false"
+        raise InputError(f"cannot send spooled traces: Langfuse is not configured ({why})")
     report = flush_spool(spool, target, timeout_s=timeout)
     if json_output:
         output.emit_json(report.as_json())

@@ -75,10 +75,6 @@ class TraceDocument:
     release: str
     spans: tuple[SpanRecord, ...]
 
-    @property
-    def root(self) -> SpanRecord:
-        return next(s for s in self.spans if s.parent_id is None)
-
 
 def usage_details(usage: Mapping[str, int | None] | None) -> dict[str, int]:
     """A usage record in Langfuse's keys (input, output, total), zero where unknown."""

@@ -115,10 +115,6 @@ def flush_timeout() -> Setting:
     )
 
 
-def flush_timeout_s() -> float:
-    return flush_timeout().value
-
-
 def spool_max() -> Setting:
     """The spool's size cap in bytes: ``SIGILCTL_TRACE_SPOOL_MAX_MB`` MiB, default 256."""
     setting = _number(
