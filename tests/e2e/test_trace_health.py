@@ -6,21 +6,20 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from typing import Any
 
 import pytest
 
 from sigilctl.smoke.receiver import OtlpReceiver, closed_port_url
+from tests.helpers import LANGFUSE_TEST_SECRET as SECRET
+from tests.helpers import langfuse_env
 
 PUBLIC = "pk-lf-" + "4a" * 16
-SECRET = "sk-lf-" + "9d" * 16
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, url: str, public: str | None = None) -> None:
-    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", public or f"pk-lf-{uuid.uuid4().hex}")
-    monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
-    monkeypatch.setenv("LANGFUSE_BASE_URL", url)
+    for name, value in langfuse_env(url, public_key=public).items():
+        monkeypatch.setenv(name, value)
 
 
 def health(cli: Any, *args: str) -> tuple[int, dict[str, Any], str]:

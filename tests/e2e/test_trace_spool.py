@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,10 @@ import pytest
 from sigilctl.observability.otlp import decode_spans
 from sigilctl.observability.spool import TraceSpool
 from sigilctl.smoke.receiver import OtlpReceiver, closed_port_url
-from tests.helpers import Result, run_python, run_subprocess
+from tests.helpers import LANGFUSE_TEST_SECRET as SECRET
+from tests.helpers import Result, langfuse_env, run_python, run_subprocess
 
 JOB = "ig-test-001"
-SECRET = "sk-lf-" + "5e" * 16
-
-
-def langfuse_env(url: str, bound_s: float = 0.5) -> dict[str, str]:
-    return {
-        "LANGFUSE_PUBLIC_KEY": f"pk-lf-{uuid.uuid4().hex}",
-        "LANGFUSE_SECRET_KEY": SECRET,
-        "LANGFUSE_BASE_URL": url,
-        "SIGILCTL_TRACE_FLUSH_TIMEOUT": str(bound_s),
-    }
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, url: str, bound_s: float = 0.5) -> None:
@@ -216,7 +206,7 @@ def test_sigkill_during_flush_loses_no_trace(
     expected = spooled_span_ids(spool)
     assert len(expected) == 3
     module, cls, attr, when, nth = KILL_POINTS[point]
-    env = langfuse_env(receiver.base_url)
+    env = langfuse_env(receiver.base_url, 0.5)
     child = CHILD.format(module=module, cls=cls, attr=attr, when=when, nth=nth)
     proc = run_python("-c", child, "traces", "flush", cwd=workspace, env=env)
     assert proc.code == -signal.SIGKILL, (proc.code, proc.stderr)
@@ -238,7 +228,9 @@ def test_sigkill_while_a_run_spools_leaves_no_half_entry(workspace: Path) -> Non
     child = CHILD.format(
         module="sigilctl.observability.spool", cls="", attr="_write_temp", when="after", nth=1
     )
-    proc = run_python("-c", child, "run", JOB, cwd=workspace, env=langfuse_env(closed_port_url()))
+    proc = run_python(
+        "-c", child, "run", JOB, cwd=workspace, env=langfuse_env(closed_port_url(), 0.5)
+    )
     assert proc.code == -signal.SIGKILL, proc.stderr
     folder = spool_of(workspace).directory
     assert [p.name[:5] for p in folder.iterdir()] == [".tmp-"]  # killed at the right point

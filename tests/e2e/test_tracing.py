@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,10 @@ from sigilctl import __version__
 from sigilctl.observability.settings import decide, in_sample
 from sigilctl.smoke.langfuse_view import server_estimates_cost, tree_lines
 from sigilctl.smoke.receiver import OtlpReceiver
-from tests.helpers import REPO, Result, run_python
+from tests.helpers import LANGFUSE_TEST_SECRET as SECRET
+from tests.helpers import REPO, Result, langfuse_env, run_python
 
 JOB = "ig-test-001"
-SECRET = "sk-lf-" + "7c" * 16
 META = "langfuse.trace.metadata."
 # What Langfuse displays for the offline example job (names, types, levels; by start time).
 EXPECTED_TREE = [
@@ -43,15 +42,6 @@ EXPECTED_TREE = [
     "    caption_generation (generation)",
     "  generate_outputs (span)",
 ]
-
-
-def langfuse_env(url: str, bound_s: float = 2.0) -> dict[str, str]:
-    return {
-        "LANGFUSE_PUBLIC_KEY": f"pk-lf-{uuid.uuid4().hex}",
-        "LANGFUSE_SECRET_KEY": SECRET,
-        "LANGFUSE_BASE_URL": url,
-        "SIGILCTL_TRACE_FLUSH_TIMEOUT": str(bound_s),
-    }
 
 
 @pytest.fixture
