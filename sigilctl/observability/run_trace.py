@@ -124,15 +124,22 @@ class RunTrace:
         Rendered generically: a step's typed input and output payloads become the span's input
         and output; ``parent`` names the enclosing step.
         """
-        by_name = {step.name: new_span_id() for step in steps}
+        ids = [new_span_id() for _ in steps]
+        by_name: dict[str, str] = {}
+        for step, span_id in zip(steps, ids, strict=True):
+            by_name.setdefault(step.name, span_id)
+        order = sorted(
+            range(len(steps)), key=lambda i: (steps[i].parent is not None, steps[i].start_ns)
+        )
         with self._lock:
-            for step in sorted(steps, key=lambda s: (s.parent is not None, s.start_ns)):
-                parent = by_name.get(step.parent) if step.parent else self.root.span_id
+            for index in order:
+                step = steps[index]
+                parent = by_name.get(step.parent) if step.parent else None
                 self._spans.append(
                     SpanRecord(
                         step.name,
                         step.start_ns,
-                        span_id=by_name[step.name],
+                        span_id=ids[index],
                         parent_id=parent or self.root.span_id,
                         end_ns=max(step.end_ns, step.start_ns),
                         input=payload_fields(step.input),
