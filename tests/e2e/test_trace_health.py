@@ -90,13 +90,12 @@ def test_an_unhealthy_langfuse_says_why(
 ) -> None:
     with OtlpReceiver(mode) as receiver:  # type: ignore[arg-type]
         point_at(monkeypatch, receiver.base_url)
-        started = time.monotonic()
         code, report, stderr = health(cli, "--timeout", "2")
-        elapsed = time.monotonic() - started
+        asked = [r for r in receiver.requests if r == ("GET", "/api/public/projects")]
     assert code == 1
     assert (report["status"], report["cause"]) == ("unhealthy", cause)
     assert report["error"] == f"{cause} ({detail})"
-    assert elapsed < 2.0  # one answer, no retries
+    assert len(asked) == 1  # one answer is enough: no retries, no waiting out the timeout
     assert SECRET not in json.dumps(report) + stderr
 
 
