@@ -262,8 +262,8 @@ def _trace_generation(
     observability.trace_llm_call(
         name="caption_generation",
         model=result.model if result else request.model,
-        input=request.prompt,
-        output=result.text if result else None,
+        prompt=request.prompt,
+        response=result.text if result else None,
         usage=result.usage.as_dict() if result and result.usage else None,
         cost_details={"total": cost} if cost is not None else None,
         model_parameters={

@@ -21,11 +21,19 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, overload
 
 from sigilctl import logs
-from sigilctl.observability.records import SpanRecord, cost_details, usage_details
-from sigilctl.observability.run_trace import RunTrace, current, enter_span, leave_span
+from sigilctl.observability import records
+from sigilctl.observability.records import SpanRecord
+from sigilctl.observability.run_trace import (
+    RunTrace,
+    current,
+    current_trace,
+    enter_span,
+    leave_span,
+)
 
 __all__ = [
     "StepHandle",
+    "current_trace",
     "is_observability_enabled",
     "trace_function",
     "trace_llm_call",
@@ -70,12 +78,15 @@ def _guarded(trace: RunTrace, what: str, action: Callable[[], Any]) -> Any:
         return action()
     except Exception:
         log.debug("tracing: %s failed", what, exc_info=True)
-        trace.note_failure()
+        try:
+            trace.note_failure()
+        except Exception:  # a trace too broken to count its own faults: still never raise
+            log.debug("tracing: counting a fault failed", exc_info=True)
         return None
 
 
 @contextmanager
-def trace_step(name: str, **input: Any) -> Iterator[StepHandle]:
+def trace_step(name: str, /, **input: Any) -> Iterator[StepHandle]:
     """``with trace_step("load_doctrine", doctrine_id=...) as step: ... step.update(sha256=...)``
 
     A span around the block, under the current step. An exception from the block marks the
@@ -105,7 +116,7 @@ def trace_step(name: str, **input: Any) -> Iterator[StepHandle]:
 
 
 def _open(
-    trace: RunTrace, parent: SpanRecord, name: str, **fields: Any
+    trace: RunTrace, parent: SpanRecord | None, name: str, **fields: Any
 ) -> tuple[SpanRecord, Any] | None:
     span = trace.open_span(name, parent, **fields)
     if span is None:
@@ -122,10 +133,11 @@ def trace_llm_call(
     *,
     name: str,
     model: str,
-    input: Any = None,
-    output: Any = None,
+    prompt: Any = None,
+    response: Any = None,
     usage: Mapping[str, int | None] | None = None,
     cost_details: Mapping[str, float | None] | None = None,
+    cost_usd: float | None = None,
     model_parameters: Mapping[str, Any] | None = None,
     error: str | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -135,10 +147,10 @@ def trace_llm_call(
     """An LLM call as a generation under the current step (a failed call too: ``error=...``).
 
     ``usage`` takes ``prompt_tokens``/``completion_tokens``/``total_tokens`` or Langfuse's
-    ``input``/``output``/``total``; ``cost_details`` is ``{input, output, total}`` in USD. Both
-    are always sent, zero where unknown, so Langfuse never estimates a cost itself (it would
-    tokenize and price even a call that failed). A call with ``error`` is level ERROR with the
-    error as its status message.
+    ``input``/``output``/``total``; ``cost_details`` is ``{input, output, total}`` in USD
+    (``cost_usd`` alone is the total). Both are always sent, zero where unknown, so Langfuse
+    never estimates a cost itself (it would tokenize and price even a call that failed). A call
+    with ``error`` is level ERROR with the error as its status message.
     """
     found = current()
     if found is None:
@@ -152,10 +164,10 @@ def trace_llm_call(
             start_ns=start_ns,
             type="generation",
             model=model,
-            input=_captured(input),
-            output=_captured(output),
-            usage=usage_details(usage),
-            cost=_cost(cost_details),
+            input=_captured(prompt),
+            output=_captured(response),
+            usage=records.usage_details(usage),
+            cost=_cost(cost_details, cost_usd),
             model_parameters=_captured(dict(model_parameters)) if model_parameters else None,
             metadata=_captured(dict(metadata)) if metadata else {},
             level="ERROR" if error else None,
@@ -167,8 +179,10 @@ def trace_llm_call(
     _guarded(trace, f"recording generation {name}", record)
 
 
-def _cost(cost: Mapping[str, float | None] | None) -> dict[str, float]:
-    return cost_details(cost)
+def _cost(details: Mapping[str, float | None] | None, total: float | None) -> dict[str, float]:
+    if details is None and total is not None:
+        details = {"total": total}
+    return records.cost_details(details)
 
 
 @overload
@@ -268,6 +282,7 @@ def _arguments(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
         bound = inspect.signature(fn).bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
         return _captured({"args": list(args), "kwargs": kwargs})
+    bound.apply_defaults()
     named = {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
     return _captured(named)
 

@@ -16,7 +16,7 @@ from sigilctl import env, logs
 from sigilctl.observability import settings
 from sigilctl.observability.delivery import DeliveryReport
 from sigilctl.observability.records import trace_id_for
-from sigilctl.observability.run_trace import GovernanceIds, RunTrace, activate
+from sigilctl.observability.run_trace import GovernanceIds, RunTrace, current_trace
 from sigilctl.observability.settings import Destination
 from sigilctl.steps import StepRecord
 
@@ -62,7 +62,7 @@ class RunObservability:
 
     def active(self) -> AbstractContextManager[None]:
         """``with obs.active():`` — the run's trace is the current one inside the block."""
-        return activate(self.trace)
+        return current_trace(self.trace)
 
     def finalize(self, status: str, error: str | None, artifacts: Sequence[str] = ()) -> None:
         """End the trace with the run's status (``succeeded``, ``failed`` or ``partial``)."""

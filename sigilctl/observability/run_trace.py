@@ -2,8 +2,8 @@
 count of tracing faults that were swallowed so the pipeline never saw them.
 
 The trace a pipeline's code talks to is the *current* one, held in a context variable that
-the run sets while its pipeline executes (``activate``); the span new work nests under is held
-the same way, so nesting follows the code (``with`` blocks, threads given a copied context,
+the run sets while its pipeline executes (``current_trace``); the span new work nests under is
+held the same way, so nesting follows the code (``with`` blocks, threads given a copied context,
 asyncio tasks) without anyone passing a trace around.
 """
 
@@ -23,10 +23,9 @@ from sigilctl.steps import StepRecord, payload_fields
 
 # The root's level for a run's status: Langfuse shows failed runs as errors.
 RUN_LEVELS: dict[str, Level] = {"failed": "ERROR", "partial": "WARNING"}
-# (trace, the span new work nests under) for the code running now; None when not traced.
-_current: ContextVar[tuple[RunTrace, SpanRecord] | None] = ContextVar(
-    "sigilctl_current_trace", default=None
-)
+# (trace, the span new work nests under: None for the root) for the code running now.
+Current = tuple["RunTrace", SpanRecord | None]
+_current: ContextVar[Current | None] = ContextVar("sigilctl_current_trace", default=None)
 
 
 @dataclass(frozen=True)
@@ -184,8 +183,8 @@ class RunTrace:
             )
 
 
-def current() -> tuple[RunTrace, SpanRecord] | None:
-    """The live trace of the code running now and the span to nest under, or None."""
+def current() -> Current | None:
+    """The live trace of the code running now and the span to nest under (None: its root)."""
     found = _current.get()
     if found is None or found[0].finished:
         return None
@@ -193,25 +192,25 @@ def current() -> tuple[RunTrace, SpanRecord] | None:
 
 
 @contextmanager
-def activate(trace: RunTrace | None) -> Iterator[None]:
-    """Make ``trace`` the current trace (its root the current span) for the block."""
-    token = _current.set((trace, trace.root) if trace is not None else None)
+def current_trace(trace: RunTrace | None) -> Iterator[None]:
+    """Make ``trace`` the current trace for the block (new work nests under its root)."""
+    token = _current.set((trace, None) if trace is not None else None)
     try:
         yield
     finally:
         _reset(token)
 
 
-def enter_span(trace: RunTrace, span: SpanRecord) -> Token[tuple[RunTrace, SpanRecord] | None]:
+def enter_span(trace: RunTrace, span: SpanRecord) -> Token[Current | None]:
     """Make ``span`` the one new work nests under; undo with ``leave_span``."""
     return _current.set((trace, span))
 
 
-def leave_span(token: Token[tuple[RunTrace, SpanRecord] | None]) -> None:
+def leave_span(token: Token[Current | None]) -> None:
     _reset(token)
 
 
-def _reset(token: Token[tuple[RunTrace, SpanRecord] | None]) -> None:
+def _reset(token: Token[Current | None]) -> None:
     try:
         _current.reset(token)
     except ValueError:  # exited in another context (e.g. a generator closed elsewhere)

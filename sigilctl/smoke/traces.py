@@ -72,8 +72,8 @@ def _helper_calls() -> dict[str, Callable[[], object]]:
         "trace_llm_call": lambda: obs.trace_llm_call(
             name="smoke_generation",
             model="offline",
-            input="p",
-            output="r",
+            prompt="p",
+            response="r",
             usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         ),
         "is_observability_enabled": obs.is_observability_enabled,

@@ -11,7 +11,7 @@ import pytest
 
 from sigilctl import observability as obs
 from sigilctl.observability.records import SpanRecord
-from sigilctl.observability.run_trace import GovernanceIds, RunTrace, activate
+from sigilctl.observability.run_trace import GovernanceIds, RunTrace, current_trace
 
 IDS = GovernanceIds("job-x", "ab" * 16, "instagram_copy", "brand-x", "cd" * 32)
 
@@ -29,7 +29,7 @@ def test_without_a_current_trace_every_helper_is_a_no_op() -> None:
     with obs.trace_step("step", a=1) as step:
         assert step.traced is False
         assert step.update(done=True) is None
-    assert obs.trace_llm_call(name="g", model="m", input="p", output="r") is None
+    assert obs.trace_llm_call(name="g", model="m", prompt="p", response="r") is None
 
     @obs.trace_function(capture_args=True, capture_result=True)
     def add(a: int, b: int) -> int:
@@ -43,7 +43,7 @@ def test_without_a_current_trace_every_helper_is_a_no_op() -> None:
 def test_steps_nest_as_the_code_does_and_errors_pass_through_unchanged() -> None:
     trace = new_trace()
     error = ValueError("boom")
-    with activate(trace):
+    with current_trace(trace):
         assert obs.is_observability_enabled() is True
         with obs.trace_step("outer", topic="x") as outer:
             with obs.trace_step("inner") as inner:
@@ -70,16 +70,16 @@ def test_steps_nest_as_the_code_does_and_errors_pass_through_unchanged() -> None
 
 def test_a_generation_always_carries_usage_and_cost_and_an_error_makes_it_error() -> None:
     trace = new_trace()
-    with activate(trace), obs.trace_step("generate"):
+    with current_trace(trace), obs.trace_step("generate"):
         obs.trace_llm_call(
             name="ok",
             model="gpt-x",
-            input="p",
-            output="r",
+            prompt="p",
+            response="r",
             usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": None},
             cost_details={"input": 0.5, "output": 0.25},
         )
-        obs.trace_llm_call(name="failed", model="gpt-x", input="p", error="HTTP 500: boom")
+        obs.trace_llm_call(name="failed", model="gpt-x", prompt="p", error="HTTP 500: boom")
     spans = named(trace)
     ok, failed = spans["ok"], spans["failed"]
     assert ok.type == failed.type == "generation"
@@ -107,7 +107,7 @@ def test_trace_function_names_captures_and_passes_errors_through() -> None:
     def broken(reason: str) -> None:
         raise RuntimeError(reason)
 
-    with activate(trace):
+    with current_trace(trace):
         assert plain(2) == 4
         items = [1, 2]
         assert captured(object(), items, scale=3) == {"sum": 9}
@@ -137,7 +137,7 @@ def test_trace_function_on_async_functions_and_tasks_nest_under_their_caller() -
         with obs.trace_step("batch"):
             return list(await asyncio.gather(fetch(1), fetch(2)))
 
-    with activate(trace):
+    with current_trace(trace):
         assert asyncio.run(main()) == [1, 2]
     batch = named(trace)["batch"]
     fetched = [s for s in trace.document().spans if s.name.endswith("fetch")]
@@ -150,7 +150,7 @@ def test_two_runs_in_one_process_keep_their_own_traces() -> None:
     barrier = threading.Barrier(2)
 
     def work(trace: RunTrace, label: str) -> None:
-        with activate(trace), obs.trace_step(label):
+        with current_trace(trace), obs.trace_step(label):
             barrier.wait()
             obs.trace_llm_call(name=f"{label}-call", model="m")
 
@@ -168,7 +168,7 @@ def test_two_runs_in_one_process_keep_their_own_traces() -> None:
 
 def test_a_thread_given_the_context_nests_under_the_current_step() -> None:
     trace = new_trace()
-    with activate(trace), obs.trace_step("parent"):
+    with current_trace(trace), obs.trace_step("parent"):
         context = contextvars.copy_context()
         thread = threading.Thread(target=context.run, args=(obs.trace_step("child").__enter__,))
         thread.start()
@@ -184,10 +184,10 @@ def test_tracing_faults_are_swallowed_and_counted_never_raised() -> None:
         def __repr__(self) -> str:
             raise RuntimeError("repr exploded")
 
-    with activate(trace):
+    with current_trace(trace):
         with obs.trace_step("step", bad=Unserializable()) as step:  # capture fails: no span
             step.update(also=Unserializable())
-        obs.trace_llm_call(name="g", model="m", input=Unserializable())
+        obs.trace_llm_call(name="g", model="m", prompt=Unserializable())
     assert trace.failures == 2
     assert "g" not in named(trace)
 
@@ -195,7 +195,7 @@ def test_tracing_faults_are_swallowed_and_counted_never_raised() -> None:
 def test_a_finished_trace_takes_nothing_more() -> None:
     trace = new_trace()
     trace.finalize("succeeded", None, ["outputs/a.json"])
-    with activate(trace):
+    with current_trace(trace):
         assert obs.is_observability_enabled() is False
         with obs.trace_step("late") as step:
             step.update(x=1)
@@ -263,10 +263,54 @@ def test_the_public_api_is_exactly_these_names() -> None:
 
     assert sorted(authoring.__all__) == [
         "StepHandle",
+        "current_trace",
         "is_observability_enabled",
         "trace_function",
         "trace_llm_call",
         "trace_step",
     ]
-    for name in authoring.__all__:
+    for name in set(authoring.__all__) - {"current_trace"}:
         assert getattr(obs, name) is getattr(authoring, name)
+
+
+class BrokenTrace:
+    """A trace whose every call fails: what a broken tracing library looks like to the API."""
+
+    finished = False
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"tracing is broken ({name})")
+
+
+def test_a_broken_trace_never_raises_into_the_pipeline() -> None:
+    @obs.trace_function(capture_args=True)
+    def fail(message: str) -> None:
+        raise KeyError(message)
+
+    with current_trace(BrokenTrace()):  # type: ignore[arg-type]
+        assert obs.is_observability_enabled() is True
+        with obs.trace_step("step", value=object()) as step:
+            step.update(x=1)
+        obs.trace_llm_call(name="g", model="m", prompt="p", response=None)
+        with pytest.raises(KeyError, match="still mine"):
+            fail("still mine")
+    assert obs.is_observability_enabled() is False  # the current trace was reset
+
+
+def test_a_step_may_take_an_input_called_name_and_cost_usd_is_the_total() -> None:
+    trace = new_trace()
+    with current_trace(trace):
+        with obs.trace_step("lookup", name="a customer name"):
+            pass
+        obs.trace_llm_call(name="g", model="m", cost_usd=0.5)
+
+        @obs.trace_function(capture_args=True)
+        def greet(who: str, greeting: str = "hello") -> str:
+            return f"{greeting} {who}"
+
+        greet("ann")
+    spans = named(trace)
+    assert spans["lookup"].input == {"name": "a customer name"}
+    assert spans["g"].cost == {"input": 0.0, "output": 0.0, "total": 0.5}
+    greet_span = next(s for s in trace.document().spans if s.name.endswith("greet"))
+    assert greet_span.input == {"who": "ann", "greeting": "hello"}  # defaults included
