@@ -13,9 +13,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
 COMMANDS = (
-    "run", "show", "verify", "runs", "reindex", "gc", "trace-health", "smoke", "diff", "replay",
-    "attest", "export", "pipelines", "schema", "serve", "worker", "submit",
+    "run", "show", "verify", "runs", "reindex", "gc", "trace-health", "traces", "smoke", "diff",
+    "replay", "attest", "export", "pipelines", "schema", "serve", "worker", "submit",
 )  # fmt: skip
+# Command groups: each subcommand gets its own section after the group's.
+SUBCOMMANDS = {"traces": ("flush", "status")}
 
 
 def help_text(*args: str) -> str:
@@ -40,6 +42,9 @@ def reference() -> str:
     for command in COMMANDS:
         parts.append(f"## sigilctl {command}\n")
         parts.append("```\n" + help_text(command) + "```\n")
+        for sub in SUBCOMMANDS.get(command, ()):
+            parts.append(f"## sigilctl {command} {sub}\n")
+            parts.append("```\n" + help_text(command, sub) + "```\n")
     return "\n".join(parts)
 
 

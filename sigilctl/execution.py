@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -33,6 +33,9 @@ from sigilctl.pipelines.inputs import PipelineInputs
 from sigilctl.prepare import Prepared, RunOptions
 from sigilctl.store import RunStore
 
+if TYPE_CHECKING:
+    from sigilctl.observability import RunObservability
+
 RAW_REPLY_STEM = "raw_response"
 
 
@@ -42,7 +45,7 @@ class Execution:
 
     staging: Path
     manifest: Manifest
-    trace: Any  # the run's trace, or None when not traced
+    observability: RunObservability  # the run's trace (if traced), delivered after the lock
 
     @property
     def execution_id(self) -> str:
@@ -66,6 +69,7 @@ class ExecutionRecord:
     generation: Generation
     artifacts: list[ArtifactEntry]
     trace_id: str | None
+    langfuse_host: str | None
     queue_job_id: str | None
 
     def manifest(self) -> Manifest:
@@ -82,6 +86,7 @@ class ExecutionRecord:
             input_snapshots=_snapshot_entries(identity),
             artifacts=self.artifacts,
             langfuse_trace_id=self.trace_id,
+            langfuse_host=self.langfuse_host,
             started_at=self.started_at,
             finished_at=self.finished_at,
             duration_ms=self.duration_ms,
@@ -105,22 +110,22 @@ class ExecutionRecord:
 
 def execute(prepared: Prepared, store: RunStore, options: RunOptions) -> Execution:
     """Build one execution of ``prepared`` in a hidden folder (the caller holds the lock)."""
-    from sigilctl import observability
+    from sigilctl.observability import RunObservability
 
     job, identity = prepared.job, prepared.identity
     started_at = utc_now()
     clock = time.monotonic()
     staging = store.staging_dir(prepared.job_id, prepared.run_id)
-    trace: Any = None
+    obs = RunObservability(None)
     try:
         write_snapshots(staging, identity)
-        trace = _start_trace(prepared, options, started_at)
-        observability.record_steps(trace, job.steps.records)
+        obs = _start_trace(prepared, options, started_at, store)
         inputs = PipelineInputs.from_identity(identity)
-        generation = generate(job, inputs, prepared.provider, trace)
-        artifacts = _write_outputs(prepared, inputs, generation, staging, trace)
+        with obs.active():  # the pipeline's own trace_step/trace_function calls nest here
+            generation = generate(job, inputs, prepared.provider)
+            artifacts = _write_outputs(prepared, inputs, generation, staging)
         status = "succeeded" if generation.error is None else "failed"
-        observability.finalize_trace(trace, status, generation.error, [a.path for a in artifacts])
+        obs.finalize(status, generation.error, [a.path for a in artifacts])
         record = ExecutionRecord(
             prepared=prepared,
             execution_id=new_execution_id(started_at),
@@ -129,30 +134,33 @@ def execute(prepared: Prepared, store: RunStore, options: RunOptions) -> Executi
             duration_ms=int((time.monotonic() - clock) * 1000),
             generation=generation,
             artifacts=artifacts,
-            trace_id=observability.trace_id(trace),
+            trace_id=obs.trace_id,
+            langfuse_host=obs.host,
             queue_job_id=options.queue_job_id,
         )
         manifest = record.manifest()
         (staging / MANIFEST_NAME).write_bytes(manifest.to_bytes())
     except OSError as exc:
         store.discard(staging)
-        observability.abort_trace(trace, exc)
+        obs.abort(exc)
         raise StorageError(f"cannot write the run under {staging.parent}: {exc.strerror}") from None
     except BaseException as exc:
         store.discard(staging)
-        observability.abort_trace(trace, exc)
+        obs.abort(exc)
         raise
-    return Execution(staging, manifest, trace)
+    return Execution(staging, manifest, obs)
 
 
-def _start_trace(prepared: Prepared, options: RunOptions, started_at: str) -> Any:
+def _start_trace(
+    prepared: Prepared, options: RunOptions, started_at: str, store: RunStore
+) -> RunObservability:
     """Step 8: start the trace (run_id exists now); record ``trace_started`` only if it did."""
     from sigilctl import observability
 
     job, identity = prepared.job, prepared.identity
     brief = job.brief
     settings = brief.observability
-    trace = observability.start_pipeline_trace(
+    obs = observability.start_run(
         observability.GovernanceIds(
             brief.job_id,
             identity.run_id,
@@ -164,11 +172,12 @@ def _start_trace(prepared: Prepared, options: RunOptions, started_at: str) -> An
         enabled=options.trace and (settings.enabled if settings else True),
         sample_rate=settings.sample_rate if settings else None,
         started_at=started_at,
-        start_ns=min((r.start_ns for r in job.steps.records), default=None),
+        artifacts=store.artifacts,
+        measured=job.steps.records,
     )
-    if trace is not None:
+    if obs.traced:
         job.steps.event("trace_started")
-    return trace
+    return obs
 
 
 def write_snapshots(staging: Path, identity: Identity) -> None:
@@ -177,28 +186,20 @@ def write_snapshots(staging: Path, identity: Identity) -> None:
 
 
 def _write_outputs(
-    prepared: Prepared, inputs: PipelineInputs, generation: Generation, staging: Path, trace: Any
+    prepared: Prepared, inputs: PipelineInputs, generation: Generation, staging: Path
 ) -> list[ArtifactEntry]:
     """The pipeline's outputs of a succeeded call, or the raw reply of a failed one."""
-    from sigilctl import observability
+    from sigilctl.observability import trace_step
 
     outputs = staging / "outputs"
     if generation.parsed is None:
         if not generation.raw:
             return []
         return [_artifact_entry(staging, _write_raw_reply(outputs, generation.raw))]
-    started = time.time_ns()
-    from sigilctl.observability.authoring import current_trace
-
-    with current_trace(trace):
+    with trace_step("generate_outputs") as step:
         written = prepared.job.pipeline.write_outputs(generation.parsed, inputs, outputs)
-    artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
-    observability.trace_output_generation(
-        trace,
-        files=[a.path for a in artifacts],
-        total_bytes=sum(a.bytes for a in artifacts),
-        start_ns=started,
-    )
+        artifacts = [_artifact_entry(staging, path) for path in sorted(written)]
+        step.update(files=[a.path for a in artifacts], bytes=sum(a.bytes for a in artifacts))
     return artifacts
 
 

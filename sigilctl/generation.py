@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -36,38 +35,30 @@ class Generation:
         return self.result.raw if self.result is not None else None
 
 
-def generate(
-    job: ResolvedJob, inputs: PipelineInputs, provider: Provider, trace: Any
-) -> Generation:
+def generate(job: ResolvedJob, inputs: PipelineInputs, provider: Provider) -> Generation:
     """Call the provider; a provider or output failure becomes the run's error, not a crash.
 
-    The request is built from the frozen snapshots alone, as ``replay`` builds it."""
-    from sigilctl import observability
+    The request is built from the frozen snapshots alone, as ``replay`` builds it. Called with
+    the run's trace current (``obs.active()``), so the pipeline's own spans nest under it."""
     from sigilctl.audit.request import prompt_sha256
-    from sigilctl.observability.authoring import current_trace
+    from sigilctl.observability import trace_step
 
     pipeline = job.pipeline
-    with current_trace(trace):  # the pipeline's own trace_step/trace_function calls
-        request = pipeline.build_request(inputs)
+    request = pipeline.build_request(inputs)
     prompt_hash = prompt_sha256(request)
     result: GenerationResult | None = None
     try:
-        with (
-            current_trace(trace),  # the pipeline's own trace_step/trace_function calls
-            observability.trace_step(
-                trace, pipeline.step_name, model=request.model, provider=request.provider
-            ),
-        ):
+        with trace_step(pipeline.step_name, model=request.model, provider=request.provider):
             called_at = time.time_ns()
             try:
                 result = provider.generate(request)
             except ProviderError as exc:
                 cost = _cost(job, exc.result)
                 name = pipeline.generation_name
-                _trace_generation(trace, name, request, exc.result, cost, called_at, exc.message)
+                _trace_generation(name, request, exc.result, cost, called_at, exc.message)
                 raise
             cost = _cost(job, result)
-            _trace_generation(trace, pipeline.generation_name, request, result, cost, called_at)
+            _trace_generation(pipeline.generation_name, request, result, cost, called_at)
             parsed = pipeline.parse_reply(result.text, inputs)
     except ProviderError as exc:
         return Generation(result or exc.result, None, exc.message, cost, prompt_hash)
@@ -91,7 +82,6 @@ def _cost(job: ResolvedJob, result: GenerationResult | None) -> CostRecord:
 
 
 def _trace_generation(
-    trace: Any,
     name: str,
     request: GenerationRequest,
     result: GenerationResult | None,
@@ -99,22 +89,23 @@ def _trace_generation(
     start_ns: int,
     error: str | None = None,
 ) -> None:
-    """Record the LLM call as a generation, also when it failed (usage may still be known)."""
-    from sigilctl import observability
+    """Record the LLM call as a generation, also when it failed: level ERROR, with its usage
+    and cost sent explicitly (zero when unknown) so the server never estimates a price."""
+    from sigilctl.cost import cost_details
+    from sigilctl.observability import trace_llm_call
 
-    observability.trace_llm_call(
-        trace,
+    trace_llm_call(
         name=name,
         model=result.model if result else request.model,
         prompt=request.prompt,
         response=result.text if result else None,
         usage=result.usage.as_dict() if result and result.usage else None,
-        cost_usd=cost.total,
+        cost_details=cost_details(cost),
         model_parameters={
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
             "seed": request.seed,
         },
-        metadata={"error": error} if error else None,
+        error=error,
         start_ns=start_ns,
     )

@@ -18,7 +18,7 @@ from sigilctl.providers import get_provider
 from sigilctl.providers.base import Provider
 from sigilctl.resolve import ResolvedJob, resolve_job
 from sigilctl.run_lock import DEFAULT_LOCK_TIMEOUT_S, RunLock
-from sigilctl.steps import StepRecord
+from sigilctl.steps import IdentityDerived, SnapshotFrozen, StepRecord
 from sigilctl.workspace import Workspace, brief_path_for
 
 
@@ -89,17 +89,15 @@ def freeze(job: ResolvedJob) -> Identity:
                     f"snapshot_{name}",
                     parent.start_ns,
                     time.time_ns(),
-                    output={
-                        "path": snapshot_path(name),
-                        "sha256": identity.snapshot_hashes[name],
-                        "bytes": len(data),
-                    },
+                    output=SnapshotFrozen(
+                        snapshot_path(name), identity.snapshot_hashes[name], len(data)
+                    ),
                     parent="create_snapshots",
                 )
             )
         job.steps.event("inputs_hash")
         job.steps.event("run_id")
-        parent.output = {"inputs_hash": identity.inputs_hash, "run_id": identity.run_id}
+        parent.output = IdentityDerived(identity.inputs_hash, identity.run_id)
     return identity
 
 

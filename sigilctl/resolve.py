@@ -21,7 +21,14 @@ from sigilctl.pipelines import get_pipeline
 from sigilctl.pipelines.base import Pipeline
 from sigilctl.providers import PROVIDER_NAMES, interface_version
 from sigilctl.retrieval import METHOD, bm25_rank
-from sigilctl.steps import StepLog
+from sigilctl.steps import (
+    BriefRequest,
+    ContextRequest,
+    ContextRetrieved,
+    DoctrineLoaded,
+    DoctrineRequest,
+    StepLog,
+)
 from sigilctl.workspace import Workspace, read_text
 
 MAX_CONTEXT_FILES = 1000
@@ -149,7 +156,7 @@ def resolve_job(
     what the brief snapshot holds, so they are part of the run_id.
     """
     steps = StepLog()
-    with steps.step("load_brief", path=workspace.relative(brief_path)):
+    with steps.step("load_brief", BriefRequest(workspace.relative(brief_path))):
         brief = load_brief(brief_path)
         source = str(brief_path)
         if params_override:
@@ -157,18 +164,24 @@ def resolve_job(
             source = f"{brief_path} with the given params"
         pipeline = get_pipeline(brief.job_type, source=source)
         params = pipeline.parse_params(brief.params, source=source)
-    with steps.step("load_doctrine", doctrine_id=brief.doctrine.id) as record:
+    with steps.step("load_doctrine", DoctrineRequest(brief.doctrine.id)) as record:
         doctrine = resolve_doctrine(brief, brief_path, workspace)
-        record.output = {k: doctrine[k] for k in ("id", "version", "path", "sha256", "bytes")}
+        record.output = DoctrineLoaded(
+            id=doctrine["id"],
+            version=doctrine["version"],
+            path=doctrine["path"],
+            sha256=doctrine["sha256"],
+            bytes=doctrine["bytes"],
+        )
     with steps.step(
-        "retrieve_context", query=brief.context.query, top_k=brief.context.top_k
+        "retrieve_context", ContextRequest(brief.context.query, brief.context.top_k)
     ) as record:
         context = resolve_context(brief, brief_path, workspace)
-        record.output = {
-            "mode": "retrieval" if brief.context.query else "explicit",
-            "method": context["method"],
-            "files": [d["path"] for d in context["documents"]],
-        }
+        record.output = ContextRetrieved(
+            mode="retrieval" if brief.context.query else "explicit",
+            method=context["method"],
+            files=tuple(d["path"] for d in context["documents"]),
+        )
     snapshots = {
         "brief": brief.identity_view(),
         "doctrine": doctrine,

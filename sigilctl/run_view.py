@@ -31,20 +31,30 @@ class RunView:
     raw: dict[str, Any]
     trace_url: str | None
     preview: list[str] = field(default_factory=list)
+    # True while the run's trace waits in the spool (not yet accepted by Langfuse).
+    trace_spooled: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        """The manifest's own fields at the top level, plus run_dir, trace_url and a preview."""
+        """The manifest's own fields at the top level, plus run_dir, the trace link and state,
+        and a preview."""
         return {
             **self.raw,
             "run_dir": str(self.run_dir),
             "trace_url": self.trace_url,
+            "trace_spooled": self.trace_spooled,
             "preview": self.preview,
         }
 
 
-def load_run_view(run_dir: Path) -> RunView:
-    """The run as ``show`` presents it; UnsafeRun when any of it would be read from outside."""
+def load_run_view(run_dir: Path, spool_dir: Path | None = None) -> RunView:
+    """The run as ``show`` presents it; UnsafeRun when any of it would be read from outside.
+
+    ``spool_dir`` is where undelivered traces wait. The trace link is built from the
+    manifest's ``langfuse_host`` (where the trace was sent), never from the reader's
+    environment: a manifest without it gets no link.
+    """
     from sigilctl.observability.links import trace_url
+    from sigilctl.observability.spool import TraceSpool
 
     try:
         with RunFolder.open(run_dir) as folder:
@@ -59,8 +69,10 @@ def load_run_view(run_dir: Path) -> RunView:
         raise InputError(f"{run_dir} is not a run directory (no {MANIFEST_NAME})") from None
     except OSError as exc:
         raise InputError(f"{run_dir} cannot be read: {exc.strerror or exc}") from None
-    url = trace_url(manifest.langfuse_trace_id) if manifest.langfuse_trace_id else None
-    return RunView(run_dir, manifest, raw, url, preview)
+    trace_id, host = manifest.langfuse_trace_id, manifest.langfuse_host
+    url = trace_url(host, trace_id) if trace_id and host else None
+    spooled = bool(trace_id and spool_dir and TraceSpool(spool_dir).find(trace_id))
+    return RunView(run_dir, manifest, raw, url, preview, spooled)
 
 
 class UnsafeRun(SigilError):

@@ -120,9 +120,7 @@ def run_job(
         execution = execute(prepared, store, options)
         where = publish(store, execution, final, decision.placement, fence)
         _record(workspace, [final])
-    from sigilctl import observability
-
-    warning = observability.flush()
+    warning = execution.observability.deliver()  # bounded; the lock is released already
     manifest = execution.manifest
     return RunOutcome(
         job_id=prepared.job_id,

@@ -51,3 +51,18 @@ def make_run(cli: object, workspace: Path, job: str = "ig-test-001") -> Path:
     assert result.code == 0, result.stderr
     run_id: str = json.loads(result.stdout)["run_id"]
     return workspace / "artifacts" / job / run_id
+
+
+LANGFUSE_TEST_SECRET = "sk-lf-" + "5e" * 16  # recognisable: tests assert it is never printed
+
+
+def langfuse_env(url: str, bound_s: float = 2.0, public_key: str | None = None) -> dict[str, str]:
+    """Langfuse configured against ``url`` (a local receiver), with a tracing bound."""
+    import uuid
+
+    return {
+        "LANGFUSE_PUBLIC_KEY": public_key or f"pk-lf-{uuid.uuid4().hex}",
+        "LANGFUSE_SECRET_KEY": LANGFUSE_TEST_SECRET,
+        "LANGFUSE_BASE_URL": url,
+        "SIGILCTL_TRACE_FLUSH_TIMEOUT": str(bound_s),
+    }

@@ -1,24 +1,29 @@
-"""Tracing overhead: `run --force` traced vs the same run with --no-trace.
+"""Tracing overhead: `run --force` traced vs the same run with --no-trace, measured together.
 
-Two kinds of measurement, both against a local OTLP receiver (sigilctl.smoke.receiver):
-- subprocess: the whole CLI process (SDK import, export, flush, interpreter exit included),
-  with a healthy receiver and with one that accepts and never answers (flush bound 2 s);
-- in-process: `run_job` called repeatedly in one process (SDK already imported), so the row
-  shows what building and exporting the spans costs per run.
+Against local receivers (sigilctl.smoke.receiver):
+- subprocess: the whole CLI process (loading the SDK, building, sending, spooling and
+  interpreter exit included), with a healthy receiver, with Langfuse down (a closed port: the
+  trace is spooled), and with a receiver that accepts and never answers (the bound, 2 s);
+- in-process: `run_job` called repeatedly in one process (OpenTelemetry already loaded),
+  healthy and with every trace spooled, so the rows show what recording, building, sending and
+  spooling cost per run.
+Traced and untraced runs are measured in turn, so machine load shifts both alike.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import Row, median_of
+from benchmarks import Row
 
 REPO = Path(__file__).resolve().parents[2]
 JOB = "ig-test-001"
@@ -48,66 +53,109 @@ def _cli(root: Path, env: dict[str, str], *extra: str) -> Callable[[], object]:
     )
 
 
-def _subprocess_rows(root: Path, repeat: int) -> list[Row]:
-    from sigilctl.smoke.receiver import OtlpReceiver
+def _interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median wall time of each, measured in turn (so machine load shifts all of them alike)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            started = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
-    untraced = _cli(root, {}, "--no-trace")
-    untraced()
-    baseline = median_of(untraced, repeat)
-    rows = []
-    with OtlpReceiver() as healthy:
-        traced = _cli(root, _langfuse(healthy.base_url))
-        traced()
-        ours = median_of(traced, repeat)
-        rows.append(
-            Row(
-                "run (subprocess), traced, healthy receiver",
-                ours,
-                "same run, --no-trace",
-                baseline,
-                extra=f"+{(ours - baseline) * 1000:.0f} ms per run",
-            )
+
+def _subprocess_rows(root: Path, repeat: int) -> list[Row]:
+    from sigilctl.smoke.receiver import OtlpReceiver, closed_port_url
+
+    with OtlpReceiver() as healthy, OtlpReceiver("hang", hang_s=60) as hanging:
+        runs = {
+            "untraced": _cli(root, {}, "--no-trace"),
+            "healthy": _cli(root, _langfuse(healthy.base_url)),
+            "down": _cli(root, _langfuse(closed_port_url())),
+        }
+        for fn in runs.values():
+            fn()  # warm caches (bytecode, files)
+        medians = _interleaved(runs, repeat)
+        stalled = _interleaved(
+            {"untraced": runs["untraced"], "hang": _cli(root, _langfuse(hanging.base_url))},
+            max(2, repeat // 3),
         )
-    with OtlpReceiver("hang", hang_s=60) as hanging:
-        stalled = median_of(_cli(root, _langfuse(hanging.base_url)), max(2, repeat // 3))
-        rows.append(
-            Row(
-                f"run (subprocess), traced, hanging receiver, bound {BOUND_S:g} s",
-                stalled,
-                "same run, --no-trace",
-                baseline,
-                extra=f"+{(stalled - baseline) * 1000:.0f} ms; "
-                f"+{(stalled - ours) * 1000:.0f} ms over the healthy traced run",
-            )
-        )
+    baseline = medians["untraced"]
+    rows = [
+        Row(
+            "run (subprocess), traced, healthy receiver",
+            medians["healthy"],
+            "same run, --no-trace",
+            baseline,
+            extra=f"+{(medians['healthy'] - baseline) * 1000:.0f} ms per run",
+        ),
+        Row(
+            "run (subprocess), traced, Langfuse down (spooled)",
+            medians["down"],
+            "same run, --no-trace",
+            baseline,
+            extra=f"+{(medians['down'] - baseline) * 1000:.0f} ms per run (with a spool write)",
+        ),
+        Row(
+            f"run (subprocess), traced, hanging receiver, bound {BOUND_S:g} s",
+            stalled["hang"],
+            "same run, --no-trace",
+            stalled["untraced"],
+            extra=f"+{(stalled['hang'] - stalled['untraced']) * 1000:.0f} ms "
+            f"(bound {BOUND_S * 1000:.0f} ms)",
+        ),
+    ]
     return rows
 
 
-def _in_process_row(root: Path, repeat: int) -> Row:
+def _in_process_rows(root: Path, repeat: int) -> list[Row]:
     from sigilctl.runner import RunOptions, run_job
-    from sigilctl.smoke.receiver import OtlpReceiver
+    from sigilctl.smoke.receiver import OtlpReceiver, closed_port_url
     from sigilctl.workspace import Workspace
 
+    workspace = Workspace.locate(root, None)
     saved = dict(os.environ)
-    with OtlpReceiver() as healthy:
-        os.environ.update(_clean_env(_langfuse(healthy.base_url)))
-        try:
-            workspace = Workspace.locate(root, None)
-            traced = RunOptions(force=True, trace=True)
-            untraced = RunOptions(force=True, trace=False)
-            run_job(JOB, workspace, traced)  # import the SDK, build the client once
-            ours = median_of(lambda: run_job(JOB, workspace, traced), repeat)
-            baseline = median_of(lambda: run_job(JOB, workspace, untraced), repeat)
-        finally:
+
+    def run_with(url: str | None) -> Callable[[], object]:
+        settings = _clean_env(_langfuse(url) if url else {})
+
+        def one() -> object:
             os.environ.clear()
-            os.environ.update(saved)
-    return Row(
-        "run_job (in-process), traced, healthy receiver",
-        ours,
-        "same, trace=False",
-        baseline,
-        extra=f"+{(ours - baseline) * 1000:.1f} ms per run (spans + export)",
-    )
+            os.environ.update(settings)
+            return run_job(JOB, workspace, RunOptions(force=True, trace=url is not None))
+
+        return one
+
+    try:
+        with OtlpReceiver() as healthy:
+            runs = {
+                "untraced": run_with(None),
+                "healthy": run_with(healthy.base_url),
+                "down": run_with(closed_port_url()),
+            }
+            for fn in runs.values():
+                fn()  # load OpenTelemetry and httpx once
+            medians = _interleaved(runs, repeat)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    baseline = medians["untraced"]
+    return [
+        Row(
+            "run_job (in-process), traced, healthy receiver",
+            medians["healthy"],
+            "same, untraced",
+            baseline,
+            extra=f"+{(medians['healthy'] - baseline) * 1000:.1f} ms per run (record, build, send)",
+        ),
+        Row(
+            "run_job (in-process), traced, Langfuse down",
+            medians["down"],
+            "same, untraced",
+            baseline,
+            extra=f"+{(medians['down'] - baseline) * 1000:.1f} ms per run (with a spool write)",
+        ),
+    ]
 
 
 def run(quick: bool) -> list[Row]:
@@ -117,5 +165,5 @@ def run(quick: bool) -> list[Row]:
         shutil.copytree(REPO / "jobs", root / "jobs")
         (root / "artifacts").mkdir()
         rows = _subprocess_rows(root, repeat)
-        rows.append(_in_process_row(root, repeat * 3))
+        rows.extend(_in_process_rows(root, repeat * 3))
     return rows

@@ -30,6 +30,7 @@ from sigilctl.cli import show as show_cmd
 from sigilctl.cli import smoke as smoke_cmd
 from sigilctl.cli import submit as submit_cmd
 from sigilctl.cli import trace_health as trace_health_cmd
+from sigilctl.cli import traces as traces_cmd
 from sigilctl.cli import verify as verify_cmd
 from sigilctl.cli import worker as worker_cmd
 
@@ -89,6 +90,7 @@ app.command("gc", short_help="Delete history executions (never a current run).")
 app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealthy?")(
     trace_health_cmd.trace_health
 )
+app.add_typer(traces_cmd.app, name="traces", short_help="Re-send or inspect spooled traces.")
 app.command("smoke", short_help="Check the invariants in a temporary workspace.")(smoke_cmd.smoke)
 app.command("diff", short_help="Which inputs and outputs of two runs differ, and where.")(
     diff_cmd.diff

@@ -37,12 +37,13 @@ def show(
     from sigilctl.cli import output
     from sigilctl.history import executions_of
     from sigilctl.lookup import locate_run
+    from sigilctl.observability.settings import spool_dir
     from sigilctl.run_view import load_run_view
     from sigilctl.workspace import Workspace
 
     workspace = Workspace.locate(root, artifacts)
     run_dir = locate_run(run, workspace)
-    view = load_run_view(run_dir)
+    view = load_run_view(run_dir, spool_dir(workspace.artifacts))
     executions = executions_of(run_dir) if history else None
     if json_output:
         document = view.as_json()
@@ -63,6 +64,16 @@ def _provider_text(provider: ProviderRecord | None) -> str:
     where = f" at {provider.endpoint}" if provider.endpoint else ""
     attempts = f", {provider.attempts} attempt(s)" if provider.attempts else ""
     return f"{provider.name} / {provider.model}{where}{attempts}"
+
+
+def _trace_text(view: RunView) -> str:
+    trace_id = view.manifest.langfuse_trace_id
+    if not trace_id:
+        return "not traced"
+    where = view.trace_url or f"{trace_id} (the manifest does not record the Langfuse host)"
+    if view.trace_spooled:
+        return f"{where} (not in Langfuse yet: spooled; 'sigilctl traces flush' sends it)"
+    return where
 
 
 def render(view: RunView) -> None:
@@ -91,7 +102,7 @@ def render(view: RunView) -> None:
         ("started", m.started_at or "?"),
         ("finished", m.finished_at or "?"),
         ("duration", f"{m.duration_ms} ms" if m.duration_ms is not None else "?"),
-        ("trace", view.trace_url or "not traced"),
+        ("trace", _trace_text(view)),
         ("run dir", str(view.run_dir)),
         ("sigilctl", m.sigilctl_version or "?"),
     ):

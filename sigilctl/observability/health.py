@@ -1,23 +1,31 @@
-"""``trace-health``: is Langfuse configured, and does the SDK's auth check pass within a bound?
+"""``trace-health``: is Langfuse configured, do its keys work, and is anything waiting in the spool?
 
-The SDK's check (``auth_check``, a GET of the project list) has no bound of its own beyond its
-HTTP timeout, so it runs in a daemon thread that is waited for at most ``timeout_s``.
+``healthy`` means the auth check (GET ``/api/public/projects`` with the keys, as the SDK's
+``auth_check`` does) answered with a project list within the timeout; ``unhealthy`` names the
+cause: keys rejected (401/403), unreachable, server error (5xx), timeout, or refused (any other
+answer). Each network step runs in a daemon thread waited for at most its timeout, so a server
+that trickles its answer cannot stretch the bound. Nothing printed ever carries a credential.
 """
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sigilctl import env, logs
 from sigilctl.observability.links import langfuse_host
-from sigilctl.observability.settings import missing_keys, sdk_tracing_switched_off
+from sigilctl.observability.probe import ProbeResult, probe
+from sigilctl.observability.settings import destination, missing_keys, sdk_tracing_switched_off
+from sigilctl.observability.spool import SpoolStatus
+from sigilctl.observability.transport import Answer, get_projects, sdk_version
 
 log = logs.get_logger("observability")
 HealthStatus = Literal["disabled", "healthy", "unhealthy"]
 DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_PROBE_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,81 +34,85 @@ class HealthReport:
     host: str | None
     latency_ms: float | None = None
     error: str | None = None
+    cause: str | None = None
     missing: list[str] = field(default_factory=list)
     sdk_version: str | None = None
+    spool: SpoolStatus | None = None
+    probe: ProbeResult | None = None
 
     def exit_code(self, *, require: bool) -> int:
         if self.status == "unhealthy" or (self.status == "disabled" and require):
             return 1
+        if self.probe is not None and not self.probe.delivered:
+            return 1
         return 0
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "status": self.status,
             "host": self.host,
             "latency_ms": self.latency_ms,
             "error": self.error,
+            "cause": self.cause,
             "missing": self.missing,
             "sdk_version": self.sdk_version,
+            "spool": self.spool.as_json() if self.spool else None,
         }
+        if self.probe is not None:
+            document["probe"] = self.probe.as_json()
+        return document
 
 
-def check_health(timeout_s: float = DEFAULT_TIMEOUT_S) -> HealthReport:
-    """Disabled (keys missing or switched off), healthy (auth check passed) or unhealthy."""
-    host = langfuse_host()
-    missing = missing_keys()
-    if missing:
-        return HealthReport(
-            "disabled", host, error=f"{' and '.join(missing)} not set", missing=missing
-        )
-    if sdk_tracing_switched_off():
-        return HealthReport("disabled", host, error=f"{env.LANGFUSE_TRACING_ENABLED}=false")
-    outcome: dict[str, Any] = {}
+def bounded(action: Callable[[], T], timeout_s: float) -> T | None:
+    """``action()`` in a daemon thread, waited for at most ``timeout_s``; None if unfinished."""
+    outcome: list[T] = []
 
-    def probe() -> None:
+    def work() -> None:
         try:
-            from sigilctl.observability.client import SDK_VERSION, get_tracing
+            outcome.append(action())
+        except Exception:
+            log.debug("tracing: a bounded check failed", exc_info=True)
 
-            outcome["version"] = SDK_VERSION
-            client = get_tracing(export_timeout_s=timeout_s).client
-            asked = time.monotonic()
-            try:
-                outcome["ok"] = client.auth_check()
-            finally:
-                outcome["latency"] = time.monotonic() - asked
-        except Exception as exc:
-            log.debug("auth check failed", exc_info=True)
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=probe, name="sigilctl-trace-health", daemon=True)
+    thread = threading.Thread(target=work, name="sigilctl-trace-health", daemon=True)
     thread.start()
     thread.join(max(timeout_s, 0.0))
-    version = outcome.get("version")
-    if thread.is_alive():
-        return HealthReport(
-            "unhealthy",
-            host,
-            error=f"TimeoutError: no answer within {timeout_s:g} s",
-            sdk_version=version,
-        )
-    latency = round(outcome["latency"] * 1000, 1) if "latency" in outcome else None
-    if "error" in outcome:
-        exc = outcome["error"]
-        return HealthReport("unhealthy", host, latency, _describe(exc), sdk_version=version)
-    if not outcome.get("ok"):
-        return HealthReport(
-            "unhealthy", host, latency, "the auth check did not pass", sdk_version=version
-        )
-    return HealthReport("healthy", host, latency, sdk_version=version)
+    return outcome[0] if outcome else None
 
 
-def _describe(exc: BaseException) -> str:
-    """Error class and a short message, with any secret value scrubbed."""
-    status = getattr(exc, "status_code", None)
-    message = str(exc).splitlines()[0] if str(exc) else ""
-    if status is not None:
-        message = f"HTTP {status}" + (
-            f": {message}" if message and str(status) not in message else ""
-        )
-    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return env.scrub(text[:300])
+def check_health(
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    *,
+    spool: SpoolStatus | None = None,
+    with_probe: bool = False,
+    probe_timeout_s: float = DEFAULT_PROBE_TIMEOUT_S,
+) -> HealthReport:
+    """Disabled (keys missing or switched off), healthy (auth check passed) or unhealthy."""
+    host = langfuse_host()
+    version = sdk_version()
+    missing = missing_keys()
+    report = HealthReport("disabled", host, missing=missing, sdk_version=version, spool=spool)
+    target = destination()
+    if missing:
+        report.error = f"{' and '.join(missing)} not set"
+    elif sdk_tracing_switched_off() or target is None:
+        report.error = f"{env.LANGFUSE_TRACING_ENABLED}=false"
+    else:
+        answer = bounded(lambda: get_projects(target, timeout_s=timeout_s), timeout_s + 0.5)
+        if answer is None:
+            answer = Answer(None, timeout_s, "timeout", f"no answer within {timeout_s:g} s")
+        report.latency_ms = round(answer.seconds * 1000, 1) if answer.status else None
+        if answer.ok:
+            report.status = "healthy"
+        else:
+            report.status = "unhealthy"
+            report.cause = answer.cause
+            report.error = answer.describe()
+    if with_probe:
+        if report.status == "healthy" and target is not None:
+            result = bounded(lambda: probe(target, probe_timeout_s), probe_timeout_s + 1.0)
+            report.probe = result or ProbeResult(
+                None, False, probe_timeout_s, f"no answer within {probe_timeout_s:g} s"
+            )
+        else:
+            report.probe = ProbeResult(None, False, 0.0, f"not sent: Langfuse is {report.status}")
+    return report

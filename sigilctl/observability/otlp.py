@@ -28,6 +28,10 @@ class ReceivedSpan:
     end_ns: int
     attributes: dict[str, Any] = field(default_factory=dict)
     scope: str = ""
+    scope_version: str = ""
+    resource: dict[str, Any] = field(default_factory=dict)
+    status_code: int = 0  # OTLP: 0 unset, 1 ok, 2 error
+    status_message: str = ""
 
     def attr_json(self, key: str) -> Any:
         """An attribute the SDK stores as JSON text (metadata, input, output, usage)."""
@@ -47,19 +51,31 @@ def _any_value(value: Any) -> Any:
 
 
 def decode_spans(body: bytes, encoding: str | None) -> list[ReceivedSpan]:
-    """Decode one OTLP/HTTP protobuf export request (gzip or deflate or plain)."""
+    """Decode one OTLP/HTTP protobuf export request (gzip or deflate or plain).
+
+    Raises ``ValueError`` for a body that is not such a request.
+    """
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
-    if encoding == "gzip":
-        body = gzip.decompress(body)
-    elif encoding == "deflate":
-        body = zlib.decompress(body)
+    try:
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"the body is not valid {encoding}: {exc}") from None
+    from google.protobuf.message import DecodeError
+
     request = ExportTraceServiceRequest()
-    request.ParseFromString(body)
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise ValueError(f"not an OTLP trace export request: {exc}") from None
     spans: list[ReceivedSpan] = []
     for resource_spans in request.resource_spans:
+        resource = {a.key: _any_value(a.value) for a in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 spans.append(
@@ -72,6 +88,10 @@ def decode_spans(body: bytes, encoding: str | None) -> list[ReceivedSpan]:
                         end_ns=span.end_time_unix_nano,
                         attributes={a.key: _any_value(a.value) for a in span.attributes},
                         scope=scope_spans.scope.name,
+                        scope_version=scope_spans.scope.version,
+                        resource=resource,
+                        status_code=span.status.code,
+                        status_message=span.status.message,
                     )
                 )
     return spans

@@ -1,19 +1,27 @@
-"""Whether a run is traced, decided from the environment, the brief and run_id alone.
+"""Whether a run is traced and where its trace goes, decided from the environment, the brief
+and run_id alone.
 
 No SDK import here: these decisions run on every traced command and must cost nothing.
 Precedence: ``--no-trace`` and ``observability.enabled: false`` always switch tracing off;
 ``SIGILCTL_TRACE_SAMPLE_RATE`` overrides the brief's ``observability.sample_rate``; sampling is a
-pure function of run_id, so a re-run of the same inputs is sampled the same way.
+pure function of run_id, so a re-run of the same inputs is sampled the same way. A malformed
+value of ours is named in one warning line and replaced by its default; the Langfuse SDK's own
+variables (``LANGFUSE_TIMEOUT``, ``LANGFUSE_FLUSH_INTERVAL``, ...) are not read at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from sigilctl import env
+from sigilctl import __version__, env
+from sigilctl.observability.links import langfuse_host
 
 DEFAULT_FLUSH_TIMEOUT_S = 2.0
 MAX_FLUSH_TIMEOUT_S = 60.0
+DEFAULT_SPOOL_MAX_MB = 256.0
+DEFAULT_ENVIRONMENT = "default"
+SPOOL_DIR = Path(".sigilctl") / "trace-spool"
 KEY_VARIABLES = (env.LANGFUSE_PUBLIC_KEY, env.LANGFUSE_SECRET_KEY)
 
 
@@ -23,6 +31,23 @@ class TraceDecision:
 
     traced: bool
     reason: str
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A Langfuse project: its base URL (no credentials) and its keys (never printed)."""
+
+    host: str
+    public_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A numeric setting as read, with a warning line when the variable was malformed."""
+
+    value: float
     warning: str | None = None
 
 
@@ -36,23 +61,71 @@ def sdk_tracing_switched_off() -> bool:
     return (env.get(env.LANGFUSE_TRACING_ENABLED) or "true").strip().lower() == "false"
 
 
-def is_observability_enabled() -> bool:
+def langfuse_configured() -> bool:
     """Langfuse is configured (both keys) and not switched off by its own variable."""
     return not missing_keys() and not sdk_tracing_switched_off()
 
 
-def flush_timeout_s() -> float:
-    """The bound on the end-of-run flush: ``SIGILCTL_TRACE_FLUSH_TIMEOUT`` seconds, default 2."""
-    raw = env.get(env.SIGILCTL_TRACE_FLUSH_TIMEOUT)
+def destination() -> Destination | None:
+    """The configured Langfuse project, or None when tracing is not configured."""
+    if not langfuse_configured():
+        return None
+    return Destination(
+        langfuse_host(),
+        env.get(env.LANGFUSE_PUBLIC_KEY) or "",
+        env.get(env.LANGFUSE_SECRET_KEY) or "",
+    )
+
+
+def environment_name() -> str:
+    """Langfuse's environment of every trace: ``LANGFUSE_TRACING_ENVIRONMENT``, else default."""
+    return (env.get(env.LANGFUSE_TRACING_ENVIRONMENT) or DEFAULT_ENVIRONMENT).strip()
+
+
+def release_name() -> str:
+    """The release every trace carries: ``LANGFUSE_RELEASE``, else the sigilctl version."""
+    return (env.get(env.LANGFUSE_RELEASE) or __version__).strip()
+
+
+def _number(variable: str, default: float, low: float, high: float, unit: str) -> Setting:
+    raw = env.get(variable)
     if raw is None:
-        return DEFAULT_FLUSH_TIMEOUT_S
+        return Setting(default)
     try:
         value = float(raw)
     except ValueError:
-        return DEFAULT_FLUSH_TIMEOUT_S
-    if not 0 <= value <= MAX_FLUSH_TIMEOUT_S:
-        return DEFAULT_FLUSH_TIMEOUT_S
-    return value
+        value = float("nan")
+    if not low <= value <= high:
+        return Setting(
+            default,
+            f"{variable}={raw!r} is not a number from {low:g} to {high:g}; "
+            f"using {default:g} {unit}",
+        )
+    return Setting(value)
+
+
+def flush_timeout() -> Setting:
+    """The bound on what tracing may add to a run: ``SIGILCTL_TRACE_FLUSH_TIMEOUT`` s, default 2."""
+    return _number(
+        env.SIGILCTL_TRACE_FLUSH_TIMEOUT,
+        DEFAULT_FLUSH_TIMEOUT_S,
+        0.0,
+        MAX_FLUSH_TIMEOUT_S,
+        "s",
+    )
+
+
+def spool_max() -> Setting:
+    """The spool's size cap in bytes: ``SIGILCTL_TRACE_SPOOL_MAX_MB`` MiB, default 256."""
+    setting = _number(
+        env.SIGILCTL_TRACE_SPOOL_MAX_MB, DEFAULT_SPOOL_MAX_MB, 0.0, 1024.0 * 1024, "MB"
+    )
+    return Setting(setting.value * 1024 * 1024, setting.warning)
+
+
+def spool_dir(artifacts: Path) -> Path:
+    """``SIGILCTL_TRACE_SPOOL``, else ``<artifacts>/.sigilctl/trace-spool``."""
+    return env.path_setting(None, env.SIGILCTL_TRACE_SPOOL, artifacts / SPOOL_DIR).absolute()
 
 
 def in_sample(run_id: str, rate: float) -> bool:

@@ -105,8 +105,6 @@ def tracing_after_run_id(ctx: SmokeContext) -> str:
 
     Checked for the example job of every built-in job type.
     """
-    from sigilctl import observability as obs
-
     workspace = ctx.workspace()
     examples = ctx.builtin_examples()
     with ctx.receiver() as receiver, ctx.tracing(receiver.base_url):
@@ -114,7 +112,6 @@ def tracing_after_run_id(ctx: SmokeContext) -> str:
         for job_type, job_id in examples:
             first = ctx.run_example(workspace, job_id=job_id)
             runs.append((job_type, first, ctx.run_example(workspace, job_id=job_id)))
-        obs.flush()
         trace_ids = {first.langfuse_trace_id or "" for _, first, _ in runs}
         spans = wait_for_spans(
             receiver,

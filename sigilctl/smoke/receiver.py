@@ -1,11 +1,17 @@
-"""A local stand-in for Langfuse: accepts the SDK's OTLP trace export and answers its auth check.
+"""A local stand-in for Langfuse: accepts OTLP trace exports, answers the auth check and
+``GET /api/public/traces/{id}`` from what it received.
 
 Used by the tests, the tracing benchmark and ``sigilctl smoke`` to see exactly what a run
-exports, with no network. Stdlib ``http.server`` in a daemon thread on 127.0.0.1 (port 0 picks
-a free port); payloads are decoded by ``sigilctl.observability.otlp``.
+exports, and what Langfuse would display of it (``langfuse_view``), with no network. Stdlib
+``http.server`` in a daemon thread on 127.0.0.1 (port 0 picks a free port); payloads are
+decoded by ``sigilctl.observability.otlp``.
 
-Modes: ``ok`` (accept), ``hang`` (accept the connection, answer after ``hang_s`` or at stop),
-``error`` (HTTP 500 everywhere), ``unauthorized`` (HTTP 401 everywhere).
+Modes (``receiver.mode`` may change while it runs):
+``ok`` accept and store; ``blackhole`` accept (200) but never store, so a trace is never
+found; ``hang`` accept the connection, answer after ``hang_s`` or at stop; ``trickle`` answer
+200 but send the body one byte every ``hang_s`` seconds; ``error`` HTTP 500 everywhere;
+``unauthorized`` HTTP 401 everywhere; ``echo`` HTTP 400 whose body repeats the request's
+headers (as a careless proxy would).
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from sigilctl.observability.otlp import EXPORT_ACCEPTED, ReceivedSpan, decode_spans
+from sigilctl.smoke.langfuse_view import trace_view
 
 OTEL_TRACES_PATH = "/api/public/otel/v1/traces"
 PROJECTS_PATH = "/api/public/projects"
-Mode = Literal["ok", "hang", "error", "unauthorized"]
+TRACES_PATH = "/api/public/traces/"
+Mode = Literal["ok", "blackhole", "hang", "trickle", "error", "unauthorized", "echo"]
 PROJECTS_ANSWER = {
     "data": [
         {
@@ -41,6 +49,7 @@ class OtlpReceiver:
         self.spans: list[ReceivedSpan] = []
         self.requests: list[tuple[str, str]] = []
         self.auth_headers: list[str] = []
+        self.posts = 0
         self._lock = threading.Lock()
         self._received = threading.Condition(self._lock)
         self._stopping = threading.Event()
@@ -74,6 +83,15 @@ class OtlpReceiver:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def trace(self, trace_id: str) -> dict[str, Any] | None:
+        """What Langfuse would display for ``trace_id`` (None: not received)."""
+        with self._lock:
+            return trace_view(list(self.spans), trace_id)
+
+    def trace_ids(self) -> set[str]:
+        with self._lock:
+            return {s.trace_id for s in self.spans}
+
     def wait_for_spans(self, count: int, timeout_s: float = 5.0) -> list[ReceivedSpan]:
         """Wait until at least ``count`` spans arrived (or the timeout); return all so far."""
         with self._received:
@@ -93,10 +111,15 @@ class OtlpReceiver:
                 receiver._note(self)
                 if self._answered_by_mode():
                     return
-                if self.path.split("?")[0] == PROJECTS_PATH:
+                path = self.path.split("?")[0]
+                if path == PROJECTS_PATH:
                     self._send(200, json.dumps(PROJECTS_ANSWER).encode(), "application/json")
+                elif path.startswith(TRACES_PATH) and (
+                    view := receiver.trace(path.removeprefix(TRACES_PATH))
+                ):
+                    self._send(200, json.dumps(view).encode(), "application/json")
                 else:
-                    self._send(404, b"{}", "application/json")
+                    self._send(404, b'{"message":"not found"}', "application/json")
 
             def do_POST(self) -> None:
                 receiver._note(self)
@@ -107,10 +130,18 @@ class OtlpReceiver:
                 if self.path.split("?")[0] != OTEL_TRACES_PATH:
                     self._send(404, b"{}", "application/json")
                     return
-                spans = decode_spans(body, self.headers.get("Content-Encoding"))
-                with receiver._received:
-                    receiver.spans.extend(spans)
-                    receiver._received.notify_all()
+                try:
+                    spans = decode_spans(body, self.headers.get("Content-Encoding"))
+                except ValueError:
+                    self._send(
+                        400, b'{"error":"Failed to parse OTel Protobuf Trace"}', "application/json"
+                    )
+                    return
+                if receiver.mode != "blackhole":
+                    with receiver._received:
+                        receiver.spans.extend(spans)
+                        receiver.posts += 1
+                        receiver._received.notify_all()
                 self._send(200, EXPORT_ACCEPTED, "application/x-protobuf")
 
             def _answered_by_mode(self) -> bool:
@@ -124,7 +155,30 @@ class OtlpReceiver:
                 if receiver.mode == "unauthorized":
                     self._send(401, b'{"message":"invalid credentials"}', "application/json")
                     return True
+                if receiver.mode == "echo":
+                    echoed = "".join(f"{k}: {v}\n" for k, v in self.headers.items())
+                    self._send(400, echoed.encode(), "text/plain")
+                    return True
+                if receiver.mode == "trickle":
+                    self._trickle()
+                    return True
                 return False
+
+            def _trickle(self) -> None:
+                size = 64
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                for _ in range(size):
+                    if receiver._stopping.wait(receiver.hang_s):
+                        break
+                    try:
+                        self.wfile.write(b"\x00")
+                        self.wfile.flush()
+                    except OSError:
+                        break
+                self.close_connection = True
 
             def _send(self, code: int, body: bytes, content_type: str) -> None:
                 self.send_response(code)

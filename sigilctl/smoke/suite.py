@@ -75,6 +75,11 @@ CHECKS: tuple[Check, ...] = (
         "offline example job end to end",
         checks_runs.offline_example_end_to_end,
     ),
+    Check(
+        "spooled_trace_resent",
+        "a spooled trace is re-sent whole",
+        checks_tracing.spooled_trace_resent,
+    ),
 )
 
 

@@ -1,35 +1,34 @@
-"""What the tracing checks share: every helper called once, and reading what a receiver got.
+"""What the tracing checks share: every tracing helper called once, and reading what a receiver
+got (as spans, and as the trace Langfuse would display).
 
-``exercise_helpers`` is the one list of tracing helper calls; a helper added to
-``sigilctl.observability`` without an entry here makes the checks that use it fail, so no
-helper escapes the "accepts a missing trace" invariant unseen.
+``exercise_helpers`` is the one list of calls to the pipeline-facing tracing API; a name added
+to ``sigilctl.observability`` without an entry here makes the checks that use it fail, so no
+helper escapes the "works without a trace, never raises" invariant unseen.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sigilctl.smoke.registry import CheckFailed, expect
-from sigilctl.steps import StepRecord
 
 if TYPE_CHECKING:
-    from sigilctl.observability import GovernanceIds
+    from sigilctl.observability import GovernanceIds, RunObservability
     from sigilctl.observability.otlp import ReceivedSpan
     from sigilctl.smoke.receiver import OtlpReceiver
 
 # Attribute names of the Langfuse OTLP wire format, as the receiver decodes them.
 TRACE_METADATA = "langfuse.trace.metadata."
 OBSERVATION_LEVEL = "langfuse.observation.level"
-AS_ROOT = "langfuse.internal.as_root"
 GOVERNANCE_KEYS = ("job_id", "run_id", "job_type", "brand", "inputs_hash")
-# Public names of sigilctl.observability that do not take a trace.
+# Public names of sigilctl.observability that are not helpers acting on the current trace.
 NOT_TRACE_HELPERS = frozenset(
-    {"GovernanceIds", "Step", "is_observability_enabled", "start_pipeline_trace", "flush"}
+    {"GovernanceIds", "RunObservability", "StepHandle", "langfuse_configured", "start_run"}
 )
-ZERO_SHA = "0" * 64
 
 
 def smoke_ids(name: str = "smoke") -> GovernanceIds:
@@ -41,64 +40,70 @@ def smoke_ids(name: str = "smoke") -> GovernanceIds:
     return GovernanceIds(name, derive_run_id(inputs_hash), "smoke", "smoke", inputs_hash)
 
 
-def _helper_calls() -> dict[str, Callable[[Any], object]]:
+def start_smoke_trace(name: str, artifacts: Path) -> RunObservability:
+    """A traced ``RunObservability`` that no run owns (the current Langfuse settings apply)."""
+    from sigilctl.observability import start_run
+
+    return start_run(
+        smoke_ids(name), enabled=True, sample_rate=1.0, started_at="", artifacts=artifacts
+    )
+
+
+def _helper_calls() -> dict[str, Callable[[], object]]:
     from sigilctl import observability as obs
 
-    def step(trace: Any) -> None:
+    def step() -> None:
         ran: list[bool] = []
-        with obs.trace_step(trace, "smoke_step", probe=1) as handle:
+        with obs.trace_step("smoke_step", probe=1) as handle:
             handle.update(done=True)
             ran.append(True)
         expect(ran, "trace_step did not run the block it wraps")
 
-    measured = StepRecord("smoke_measured", time.time_ns(), time.time_ns())
+    @obs.trace_function(capture_args=True, capture_result=True)
+    def smoke_function(value: int) -> int:
+        return value + 1
+
+    def function() -> None:
+        expect(smoke_function(1) == 2, "trace_function changed what the function returns")
+
     return {
-        "trace_id": obs.trace_id,
         "trace_step": step,
-        "trace_llm_call": lambda t: obs.trace_llm_call(
-            t,
+        "trace_function": function,
+        "trace_llm_call": lambda: obs.trace_llm_call(
             name="smoke_generation",
             model="offline",
             prompt="p",
             response="r",
             usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         ),
-        "trace_doctrine_load": lambda t: obs.trace_doctrine_load(
-            t, doctrine_id="smoke", version="1", path="doctrine.md", sha256=ZERO_SHA
-        ),
-        "trace_context_retrieval": lambda t: obs.trace_context_retrieval(
-            t, mode="paths", files=["context.md"], query="smoke", top_k=1
-        ),
-        "trace_snapshot_creation": lambda t: obs.trace_snapshot_creation(
-            t, name="brief", sha256=ZERO_SHA, bytes=2
-        ),
-        "trace_output_generation": lambda t: obs.trace_output_generation(
-            t, files=["outputs/smoke.json"], total_bytes=1
-        ),
-        "record_steps": lambda t: obs.record_steps(t, [measured]),
-        "finalize_trace": lambda t: obs.finalize_trace(t, "succeeded"),
-        "abort_trace": lambda t: obs.abort_trace(t, RuntimeError("smoke: a crashed run")),
+        "is_observability_enabled": obs.is_observability_enabled,
     }
 
 
-def exercise_helpers(trace: Any) -> list[str]:
-    """Call every tracing helper with ``trace``; each must complete. Returns the names called.
+def exercise_helpers(run: RunObservability | None) -> list[str]:
+    """Call every tracing helper inside ``run``'s trace (or with none); each must complete.
 
-    With ``trace=None`` every helper must also return None (a no-op has nothing to give).
+    Without a trace, every helper but ``is_observability_enabled`` must return None (a no-op
+    has nothing to give), and that one must say False.
     """
     from sigilctl import observability as obs
 
     calls = _helper_calls()
     uncovered = sorted(set(obs.__all__) - set(calls) - NOT_TRACE_HELPERS)
     expect(not uncovered, f"tracing helper(s) {', '.join(uncovered)} not exercised by smoke")
-    for name, call in calls.items():
-        try:
-            result = call(trace)
-        except Exception as exc:  # the invariant is precisely "never raises"
-            what = "a missing trace" if trace is None else "this trace"
-            raise CheckFailed(f"{name}() raised {type(exc).__name__} with {what}: {exc}") from exc
-        if trace is None:
-            expect(result is None, f"{name}(None) returned {result!r}, expected None (no-op)")
+    untraced = run is None or not run.traced
+    with run.active() if run is not None else nullcontext():
+        for name, call in calls.items():
+            try:
+                result = call()
+            except Exception as exc:  # the invariant is precisely "never raises"
+                what = "no trace" if untraced else "this trace"
+                raise CheckFailed(
+                    f"{name}() raised {type(exc).__name__} with {what}: {exc}"
+                ) from exc
+            if untraced:
+                expected = False if name == "is_observability_enabled" else None
+                expect(result is expected, f"{name}() returned {result!r} with no trace")
     return list(calls)
 
 
@@ -119,23 +124,22 @@ def of_trace(spans: list[ReceivedSpan], trace_id: str) -> list[ReceivedSpan]:
 
 
 def root_of(spans: list[ReceivedSpan], trace_id: str) -> ReceivedSpan | None:
-    """The root observation of a trace (the SDK marks it ``as_root``)."""
-    roots = [s for s in of_trace(spans, trace_id) if s.attributes.get(AS_ROOT)]
+    """The root observation of a trace: the one span with no parent span id."""
+    roots = [s for s in of_trace(spans, trace_id) if s.parent_span_id is None]
     return roots[0] if roots else None
 
 
 def trace_metadata(span: ReceivedSpan) -> dict[str, Any]:
-    """The trace-level metadata a span carries, values decoded from their JSON text."""
-    found: dict[str, Any] = {}
-    for key, value in span.attributes.items():
-        if key.startswith(TRACE_METADATA):
-            try:
-                found[key.removeprefix(TRACE_METADATA)] = json.loads(value)
-            except (TypeError, ValueError):
-                found[key.removeprefix(TRACE_METADATA)] = value
-    return found
+    """The trace-level metadata a span carries, values exactly as sent."""
+    return {
+        key.removeprefix(TRACE_METADATA): value
+        for key, value in span.attributes.items()
+        if key.startswith(TRACE_METADATA)
+    }
 
 
 def span_text(span: ReceivedSpan) -> str:
     """Everything a span exported, as one string (to search for values that must be absent)."""
-    return json.dumps([span.name, span.attributes], default=str)
+    import json
+
+    return json.dumps([span.name, span.attributes, span.resource], default=str)

@@ -11,6 +11,7 @@ from tests.helpers import REPO
 
 def test_every_registered_command_is_in_the_reference() -> None:
     registered = {command.name for command in app.registered_commands}
+    registered |= {group.name for group in app.registered_groups}
     assert registered == set(COMMANDS)
 
 

@@ -89,8 +89,8 @@ def test_the_email_job_is_traced_with_its_own_names(
     assert generation.attributes["langfuse.observation.type"] == "generation"
     assert "generate_captions" not in spans and "caption_generation" not in spans
     for span in spans.values():
-        assert span.attr_json("langfuse.trace.metadata.run_id") == out["run_id"]
-        assert span.attr_json("langfuse.trace.metadata.job_type") == "email_campaign"
+        assert span.attributes["langfuse.trace.metadata.run_id"] == out["run_id"]
+        assert span.attributes["langfuse.trace.metadata.job_type"] == "email_campaign"
 
 
 def test_the_email_job_through_the_openai_provider_uses_a_strict_schema(

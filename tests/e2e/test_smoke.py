@@ -36,6 +36,7 @@ from tests.helpers import REPO, Result, run_subprocess
 
 Cli = Callable[..., Result]
 NAMES = [c.name for c in CHECKS]
+N = len(CHECKS)
 
 
 @pytest.fixture
@@ -53,10 +54,11 @@ def test_check_passes(check: Any, ctx: SmokeContext) -> None:
     assert isinstance(detail, str) and detail
 
 
-def test_the_suite_has_the_eleven_named_invariants() -> None:
-    assert len(CHECKS) == 11
-    assert len(set(NAMES)) == 11
+def test_the_suite_has_the_twelve_named_invariants() -> None:
+    assert N == 12
+    assert len(set(NAMES)) == 12
     assert check_named("tracing_after_run_id").title == "tracing after run_id derivation"
+    assert check_named("spooled_trace_resent").title == "a spooled trace is re-sent whole"
 
 
 def test_cli_smoke_passes_with_numbered_lines_and_a_summary(cli: Cli) -> None:
@@ -65,10 +67,10 @@ def test_cli_smoke_passes_with_numbered_lines_and_a_summary(cli: Cli) -> None:
     lines = result.stdout.splitlines()
     for index, check in enumerate(CHECKS, start=1):
         line = lines[index - 1]
-        assert line.startswith(f"[{index}/11] {check.title} ... PASS ("), line
+        assert line.startswith(f"[{index}/{N}] {check.title} ... PASS ("), line
         assert line.endswith(" ms)")
-    assert lines[-2].startswith("✓ all 11 checks hold (")
-    assert lines[-1] == "smoke: 11 passed, 0 failed"
+    assert lines[-2].startswith(f"✓ all {N} checks hold (")
+    assert lines[-1] == f"smoke: {N} passed, 0 failed"
 
 
 def test_subprocess_smoke_json_and_junit(tmp_path: Path) -> None:
@@ -76,14 +78,14 @@ def test_subprocess_smoke_json_and_junit(tmp_path: Path) -> None:
     result = run_subprocess("smoke", "--json", "--junit-xml", str(report), cwd=tmp_path)
     assert result.code == 0, result.stderr
     document = json.loads(result.stdout)
-    assert (document["passed"], document["failed"]) == (11, 0)
+    assert (document["passed"], document["failed"]) == (N, 0)
     assert [c["name"] for c in document["checks"]] == NAMES
     for check in document["checks"]:
         assert {"name", "ok", "ms", "detail"} <= set(check)
         assert check["ok"] is True and check["ms"] >= 0 and check["detail"]
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures")) == ("11", "0")
+    assert (suite.get("tests"), suite.get("failures")) == (str(N), "0")
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == NAMES
     assert not suite.findall("testcase/failure")
@@ -212,11 +214,11 @@ def test_suite_reports_the_leak_and_keeps_going(tmp_path: Path) -> None:
     assert {"trace_ids_outside_identity", "trace_id_manifest_root"} <= failed
     untraced = {"same_inputs_same_run_id", "verify_catches_tampering", "offline_example_end_to_end"}
     assert not failed & untraced
-    assert len(result.results) == 11
+    assert len(result.results) == N
     report = write_junit(result, tmp_path / "smoke.xml")
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None
-    assert suite.get("tests") == "11"
+    assert suite.get("tests") == str(N)
     assert suite.get("failures") == str(len(failed))
     failures = {
         case.get("name"): case.find("failure")
@@ -253,23 +255,23 @@ def test_a_verify_blind_to_tampering_fails_the_verify_check() -> None:
 
 def test_slow_tracing_failure_fails_the_bounded_time_check() -> None:
     def stalls_when_traced(job: str, workspace: Workspace, options: RunOptions) -> RunOutcome:
-        if os.environ.get("LANGFUSE_PUBLIC_KEY"):
-            time.sleep(0.6)
+        if os.environ.get("LANGFUSE_PUBLIC_KEY") and options.trace:
+            time.sleep(1.5)  # far beyond the bound and any untraced run of the same moment
         return run_job(job, workspace, options)
 
     with (
         SmokeContext.create(
             run=stalls_when_traced, failure_flush_timeout_s=0.2, added_time_slack_s=0.2
         ) as ctx,
-        pytest.raises(CheckFailed, match=r"added \d+\.\d+ s to the run \(bound 0\.4 s\)"),
+        pytest.raises(CheckFailed, match=r"added \d+\.\d+ s to the run \(allowed \d+\.\d+ s"),
     ):
         check_named("tracing_failures_silent").function(ctx)
 
 
 @contextmanager
-def _swallowing_step(trace: Any, name: str, **inputs: Any) -> Iterator[observability.Step]:
+def _swallowing_step(name: str, **inputs: Any) -> Iterator[observability.StepHandle]:
     with suppress(Exception):  # the bug this build has on purpose
-        yield observability.Step()
+        yield observability.StepHandle()
 
 
 def test_a_step_that_swallows_errors_fails_through_the_cli(
@@ -337,7 +339,7 @@ def test_shell_recipe_runs_both_steps_and_exits_with_the_worse_code(
         check=False,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "smoke: 11 passed, 0 failed\n" in proc.stdout
+    assert f"smoke: {N} passed, 0 failed\n" in proc.stdout
     assert re.search(r"artifact_(hash|size)_mismatch", proc.stdout)
     assert "== smoke exit 0, verify exit 1" in proc.stdout
     suite = ET.parse(tmp_path / "reports" / "sigilctl-smoke.xml").getroot().find("testsuite")

@@ -239,18 +239,18 @@ def test_the_trace_flush_happens_after_the_lock_is_released(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Waiters of the same run_id never wait for Langfuse: the lock is free while flushing."""
-    from sigilctl import observability
+    from sigilctl.observability import RunObservability
     from sigilctl.run_lock import try_hold
 
     free_while_flushing: list[bool] = []
 
-    def flush() -> None:
+    def deliver(self: RunObservability) -> None:
         (lock,) = (workspace / "artifacts" / JOB / ".locks").iterdir()
         fd = try_hold(lock)
         free_while_flushing.append(fd is not None)
         if fd is not None:
             os.close(fd)
 
-    monkeypatch.setattr(observability, "flush", flush)
+    monkeypatch.setattr(RunObservability, "deliver", deliver)
     run_job(JOB, ws(workspace))
     assert free_while_flushing == [True]
