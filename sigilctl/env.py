@@ -41,11 +41,22 @@ def path_setting(flag: Path | None, variable: str, default: Path) -> Path:
     return Path(from_env) if from_env else default
 
 
+_remembered: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """Scrub ``value`` from now on too: a secret that came from a flag, not the environment
+    (e.g. the password of a ``--db postgresql://`` URL)."""
+    if len(value) >= 4:
+        _remembered.add(value)
+
+
 def secret_values() -> list[str]:
     """The secret values present in this process's environment (to scrub from any text):
-    the keys, and a password or query value written into an endpoint URL."""
+    the keys, a password or query value written into an endpoint URL, and remembered ones."""
     values = [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]
-    for name in (OPENAI_BASE_URL, LANGFUSE_BASE_URL, LANGFUSE_HOST):
+    values.extend(sorted(_remembered, key=len, reverse=True))
+    for name in (OPENAI_BASE_URL, LANGFUSE_BASE_URL, LANGFUSE_HOST, SIGILCTL_INDEX):
         values.extend(_url_credentials(get(name)))
     return values
 

@@ -28,10 +28,13 @@ JsonOption = Annotated[
 ]
 
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        help="Index file (default: $SIGILCTL_INDEX, else <artifacts>/.sigilctl/index.sqlite).",
+        help=(
+            "Run index: a SQLite file path or a postgresql:// URL (default: $SIGILCTL_INDEX, "
+            "else <artifacts>/.sigilctl/index.sqlite)."
+        ),
         show_default=False,
     ),
 ]

@@ -19,10 +19,11 @@ FLOORS = {  # folder -> what it may import beyond the core floor
     "sigilctl/cli": {"typer", "click", "rich", "sigilctl.cli"},
     "sigilctl/observability": {"langfuse", "opentelemetry"},
     "sigilctl/providers": {"openai"},
+    "sigilctl/index": {"psycopg", "psycopg_pool"},
 }
 CORE_BANNED = {
     "typer", "click", "rich", "sigilctl.cli", "langfuse", "opentelemetry", "openai", "fastapi",
-    "uvicorn", "celery", "redis", "psycopg",
+    "uvicorn", "celery", "redis", "psycopg", "psycopg_pool",
 }  # fmt: skip
 
 
