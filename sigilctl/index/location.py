@@ -93,7 +93,7 @@ def _sqlite(path: Path) -> IndexLocation:
 
 def redact_url(url: str) -> str:
     """The URL without its password or any secret query parameter (for messages and JSON)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+    from urllib.parse import parse_qsl, urlencode, urlsplit
 
     try:
         parts = urlsplit(url)
@@ -105,7 +105,7 @@ def redact_url(url: str) -> str:
         query = urlencode(
             [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in _SECRET_PARAMS]
         )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
     except ValueError:
         match = _SCHEME.match(url)
         return f"{match.group(1)}://(unreadable URL)" if match else "(unreadable URL)"

@@ -143,7 +143,12 @@ def create_indexes(conn: sqlite3.Connection) -> None:
 
 
 def open_build(path: Path) -> sqlite3.Connection:
-    """A fresh file for a rebuild: no journal on disk and no fsync until it is complete."""
+    """A fresh file for a rebuild: no journal on disk and no fsync until it is complete.
+
+    The file is created here first, so a folder that cannot be written (read-only mount, no
+    permission, disk full) is reported as the OSError it is, not as SQLite's vaguer message.
+    """
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = MEMORY")
     conn.execute("PRAGMA synchronous = OFF")
