@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sigilctl.index.location import IndexLocation
+from sigilctl.manifest import ArtifactEntry, CostRecord, Manifest, SnapshotEntry, UsageRecord
 from tests.services import POSTGRES_HOST, POSTGRES_PORT, require_postgres, unique_name
 
 ADMIN_URL = f"postgresql://{POSTGRES_HOST}:{POSTGRES_PORT}/test"
@@ -91,3 +93,50 @@ def index_exists(location: IndexLocation) -> bool:
     with psycopg.connect(location.postgres_url) as pg:
         found = pg.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'sigilctl'").fetchone()
     return found is not None
+
+
+HASH = "ab" * 32
+
+
+def write_manifest(
+    artifacts: Path,
+    job_id: str,
+    run_id: str,
+    *,
+    status: str = "succeeded",
+    brand: str = "acme",
+    job_type: str = "instagram_copy",
+    finished_at: str = "2026-01-02T03:04:05.000Z",
+    execution: str | None = None,
+    execution_id: str | None = None,
+    cost: float | None = None,
+    tokens: tuple[int, int] = (1, 2),
+) -> Path:
+    """A hand-written run folder (manifest only: the index never reads the other files);
+    ``execution`` puts it in the run's history under that folder name."""
+    run_dir = artifacts / job_id / run_id
+    if execution is not None:
+        run_dir = artifacts / job_id / ".history" / run_id / execution
+    run_dir.mkdir(parents=True)
+    manifest = Manifest(
+        job_id=job_id,
+        run_id=run_id,
+        inputs_hash=HASH,
+        job_type=job_type,
+        brand=brand,
+        status=status,  # type: ignore[arg-type]
+        input_snapshots={
+            name: SnapshotEntry(path=f"inputs/{name}.resolved.json", sha256=HASH, bytes=10)
+            for name in ("brief", "doctrine", "context", "model_config", "pipeline")
+        },
+        artifacts=[ArtifactEntry(path="outputs/captions.json", sha256=HASH, bytes=42)],
+        started_at=finished_at.replace("05.000Z", "00.000Z"),
+        finished_at=finished_at,
+        usage=UsageRecord(
+            prompt_tokens=tokens[0], completion_tokens=tokens[1], total_tokens=sum(tokens)
+        ),
+        execution_id=execution_id,
+        cost=None if cost is None else CostRecord(total=cost, source="test"),
+    )
+    (run_dir / "manifest.json").write_bytes(manifest.to_bytes())
+    return run_dir

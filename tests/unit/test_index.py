@@ -17,54 +17,7 @@ from sigilctl.index.interface import RunIndex
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.query import RunFilters, parse_since
 from sigilctl.index.rows import derive_execution_id
-from sigilctl.manifest import ArtifactEntry, CostRecord, Manifest, SnapshotEntry, UsageRecord
-from tests.index_backends import dump, index_exists, reset_schemas
-
-HASH = "ab" * 32
-
-
-def write_manifest(
-    artifacts: Path,
-    job_id: str,
-    run_id: str,
-    *,
-    status: str = "succeeded",
-    brand: str = "acme",
-    job_type: str = "instagram_copy",
-    finished_at: str = "2026-01-02T03:04:05.000Z",
-    execution: str | None = None,
-    execution_id: str | None = None,
-    cost: float | None = None,
-    tokens: tuple[int, int] = (1, 2),
-) -> Path:
-    """A hand-written run folder (manifest only: the index never reads the other files);
-    ``execution`` puts it in the run's history under that folder name."""
-    run_dir = artifacts / job_id / run_id
-    if execution is not None:
-        run_dir = artifacts / job_id / ".history" / run_id / execution
-    run_dir.mkdir(parents=True)
-    manifest = Manifest(
-        job_id=job_id,
-        run_id=run_id,
-        inputs_hash=HASH,
-        job_type=job_type,
-        brand=brand,
-        status=status,  # type: ignore[arg-type]
-        input_snapshots={
-            name: SnapshotEntry(path=f"inputs/{name}.resolved.json", sha256=HASH, bytes=10)
-            for name in ("brief", "doctrine", "context", "model_config", "pipeline")
-        },
-        artifacts=[ArtifactEntry(path="outputs/captions.json", sha256=HASH, bytes=42)],
-        started_at=finished_at.replace("05.000Z", "00.000Z"),
-        finished_at=finished_at,
-        usage=UsageRecord(
-            prompt_tokens=tokens[0], completion_tokens=tokens[1], total_tokens=sum(tokens)
-        ),
-        execution_id=execution_id,
-        cost=None if cost is None else CostRecord(total=cost, source="test"),
-    )
-    (run_dir / "manifest.json").write_bytes(manifest.to_bytes())
-    return run_dir
+from tests.index_backends import dump, index_exists, reset_schemas, write_manifest
 
 
 @pytest.fixture
