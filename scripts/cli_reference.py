@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
-COMMANDS = ("run", "show", "verify", "runs", "reindex", "trace-health", "smoke", "schema")
+COMMANDS = ("run", "show", "verify", "runs", "reindex", "stats", "trace-health", "smoke", "schema")
 
 
 def help_text(*args: str) -> str:
