@@ -24,6 +24,8 @@ from sigilctl.index.sync import read_run, run_of
 from sigilctl.logs import get_logger
 
 UNLIMITED = 2**62
+PAGE = 200  # rows read at a time when some may have to be skipped (folder gone)
+DROP_AT_MOST = 20  # rows forgotten per read, so a missing mount cannot set off a storm
 # States of an index that a reader rebuilds whole rather than read (with the note it prints).
 REBUILD_REASONS = {
     "absent": "did not exist yet",
@@ -126,7 +128,7 @@ class SqlIndex:
     def runs(self, filters: RunFilters) -> list[RunRecord]:
         names, params = filters.checked().clauses()
         sql = schema.select_runs(names, history=filters.history)
-        page = filters.limit or UNLIMITED
+        page = max(filters.limit, PAGE) if filters.limit else UNLIMITED
         found: list[RunRecord] = []
         gone: list[RunRecord] = []
         offset = 0
@@ -136,7 +138,7 @@ class SqlIndex:
                 for row in rows:
                     record = RunRecord.from_row(row, self.artifacts)
                     (found if os.path.isdir(record.run_dir) else gone).append(record)
-                if len(found) >= page or len(rows) < page:
+                if (filters.limit and len(found) >= filters.limit) or len(rows) < page:
                     break
                 offset += page
         self._drop(gone)
@@ -177,10 +179,15 @@ class SqlIndex:
     def _drop(self, gone: list[RunRecord]) -> None:
         """Forget rows whose folder was deleted by hand: re-sync their run_ids from the files.
 
-        Best effort and quick: a read-only or busy index is simply read around next time.
+        Only where the job's folder is still there (a tree that is not mounted, or mounted
+        elsewhere, must not empty a shared index), at most ``DROP_AT_MOST`` run_ids per read,
+        and quickly: a read-only or busy index is simply read around next time.
         """
         log = get_logger("index")
-        for job_id, run_id in sorted({(r["job_id"], r["run_id"]) for r in gone}):
+        runs = sorted({(r["job_id"], r["run_id"]) for r in gone})
+        for job_id, run_id in runs[:DROP_AT_MOST]:
+            if not os.path.isdir(self.artifacts / job_id):
+                continue
             try:
                 self._sync(job_id, run_id, timeout=0.5)
             except (SigilError, OSError) as exc:

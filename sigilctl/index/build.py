@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -54,7 +54,7 @@ class ReindexResult:
 class Sink(Protocol):
     """Where a rebuild writes: the backend's fresh copy (the caller holds its transaction)."""
 
-    def insert_new(self, batch: list[RunRows]) -> None: ...
+    def insert_new(self, batch: Iterable[RunRows]) -> None: ...
 
     def upsert(self, rows: RunRows) -> None: ...
 
@@ -132,17 +132,20 @@ class Build:
         return rows
 
     def first_pass(self, sink: Sink, progress: Progress | None) -> None:
+        """Read every manifest, handing rows to the sink as they come (it may stream them)."""
         self.first_look_ns = time.time_ns()
         self.tree = list_tree(self.root)
         places = self.tree.places()
-        batch: list[RunRows] = []
-        for done, place in enumerate(places, start=1):
-            rows = self._read(place)
-            if rows is not None:
-                batch.append(rows)
-            if progress is not None:
-                progress(done, len(places))
-        sink.insert_new(batch)
+
+        def rows() -> Iterator[RunRows]:
+            for done, place in enumerate(places, start=1):
+                found = self._read(place)
+                if progress is not None:
+                    progress(done, len(places))
+                if found is not None:
+                    yield found
+
+        sink.insert_new(rows())
 
     def catch_up(self, sink: Sink) -> list[Skipped]:
         """Apply what changed since the first pass; return what is skipped now.

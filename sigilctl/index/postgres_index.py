@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +37,24 @@ LIVE = f"{pg.SCHEMA}."
 class PgSink(pg.PgExecutor):
     """A build schema being filled: the first pass with COPY, the catch-up with upserts."""
 
-    def insert_new(self, batch: list[RunRows]) -> None:
+    def insert_new(self, rows: Iterable[RunRows]) -> None:
+        """COPY the executions while the manifests are still being read (the server works on
+        them meanwhile), then their snapshots and artifacts."""
+        snapshots: list[tuple[Any, ...]] = []
+        artifacts: list[tuple[Any, ...]] = []
         with self.conn.cursor() as cursor:
-            for table, rows in (
-                ("executions", (r.run for r in batch)),
-                ("input_snapshots", (s for r in batch for s in r.snapshots)),
-                ("artifacts", (a for r in batch for a in r.artifacts)),
-            ):
-                columns = ", ".join(schema.TABLES[table])
-                with cursor.copy(f"COPY {self.prefix}{table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
+            with cursor.copy(self._copy("executions")) as copy:
+                for found in rows:
+                    copy.write_row(found.run)
+                    snapshots.extend(found.snapshots)
+                    artifacts.extend(found.artifacts)
+            for table, children in (("input_snapshots", snapshots), ("artifacts", artifacts)):
+                with cursor.copy(self._copy(table)) as copy:
+                    for row in children:
                         copy.write_row(row)
+
+    def _copy(self, table: str) -> str:
+        return f"COPY {self.prefix}{table} ({', '.join(schema.TABLES[table])}) FROM STDIN"
 
     def upsert(self, rows: RunRows) -> None:
         self.run(schema.UPSERT_RUN, rows.run)
@@ -211,8 +218,7 @@ class PostgresIndex(SqlIndex):
         with conn.transaction():
             build.first_pass(sink, progress)
             pg.create_indexes(sink)
-        for table in schema.TABLES:
-            conn.execute(f"ANALYZE {prefix}{table}")
+        conn.execute(f"ANALYZE {prefix}executions")  # the table queries read: plans from day one
         pg.set_timeout(conn, "lock_timeout", pg.SWAP_TIMEOUT_S)
         try:
             with conn.transaction():

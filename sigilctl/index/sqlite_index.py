@@ -45,7 +45,8 @@ class SqliteExecutor:
 class SqliteSink(SqliteExecutor):
     """The rebuild's new file."""
 
-    def insert_new(self, batch: list[RunRows]) -> None:
+    def insert_new(self, rows: Iterable[RunRows]) -> None:
+        batch = list(rows)
         self.conn.executemany(SQL(schema.INSERT_RUN), [r.run for r in batch])
         self.conn.executemany(SQL(schema.INSERT_SNAPSHOT), [s for r in batch for s in r.snapshots])
         self.conn.executemany(SQL(schema.INSERT_ARTIFACT), [a for r in batch for a in r.artifacts])
