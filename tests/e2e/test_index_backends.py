@@ -259,22 +259,20 @@ def test_the_password_never_shows(
         ),
     }
     for name, (url, code, message) in cases.items():
-        for how in ("env", "flag"):
-            env = {"SIGILCTL_INDEX": url} if how == "env" else {}
-            flag = ("--db", url) if how == "flag" else ()
-            for args in (
-                ("-v", "runs", *flag),
-                ("reindex", "--json", *flag),
-                ("-v", "stats", *flag),
-            ):
-                proc = run_subprocess(*args, cwd=workspace, env=env)
-                shown = proc.stdout + proc.stderr
-                assert PASSWORD not in shown, (name, how, args, shown)
-                assert proc.code == code, (name, how, args, shown)
-                if message is not None:
-                    last = proc.stderr.strip().splitlines()[-1]
-                    assert last.startswith("sigilctl: error:") and message in last, (name, last)
-                    assert "unexpected" not in proc.stderr
+        for env, args in (
+            ({"SIGILCTL_INDEX": url}, ("-v", "runs")),
+            ({}, ("reindex", "--json", "--db", url)),
+            ({}, ("-v", "stats", "--db", url)),
+        ):
+            how = "env" if env else "flag"
+            proc = run_subprocess(*args, cwd=workspace, env=env)
+            shown = proc.stdout + proc.stderr
+            assert PASSWORD not in shown, (name, how, args, shown)
+            assert proc.code == code, (name, how, args, shown)
+            if message is not None:
+                last = proc.stderr.strip().splitlines()[-1]
+                assert last.startswith("sigilctl: error:") and message in last, (name, last)
+                assert "unexpected" not in proc.stderr
         run = run_subprocess(
             "-v", "run", "ig-test-001", "--force", cwd=workspace, env={"SIGILCTL_INDEX": url}
         )
@@ -453,3 +451,19 @@ def test_an_unreachable_postgres_index_is_one_sentence(tmp_path: Path) -> None:
     assert proc.code == 1
     assert PASSWORD not in proc.stdout + proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("sigilctl: error: cannot reach")
+
+
+def test_commands_that_do_not_open_a_postgres_index_never_import_psycopg(
+    workspace: Path, cli: Cli
+) -> None:
+    run_dir = run_ok(cli, "ig-test-001")["run_dir"]
+    probe = (
+        "import sys\n"
+        "from sigilctl.cli import run_cli\n"
+        "codes = [run_cli(a) for a in (['--help'], ['run', 'ig-test-001'], ['show', 'ig-test-001'],\n"
+        f"         ['verify', {str(run_dir)!r}], ['reindex'], ['runs'], ['stats'])]\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'psycopg_pool'))\n"
+        "sys.stderr.write(f'CODES={codes} HEAVY={heavy}')\n"
+    )
+    proc = run_python("-c", probe, cwd=workspace)
+    assert "CODES=[0, 0, 0, 0, 0, 0, 0] HEAVY=[]" in proc.stderr, proc.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sigilctl.index.interface import RunIndex
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.query import RunFilters, parse_since
 from sigilctl.index.rows import derive_execution_id
+from sigilctl.index.walk import Place
 from tests.index_backends import dump, index_exists, reset_schemas, write_manifest
 
 
@@ -508,3 +510,18 @@ def test_any_other_url_scheme_is_bad_input_without_its_password(setting: str) ->
     with pytest.raises(InputError, match="neither a file path nor a postgresql:// URL") as caught:
         index_location(Path("/nowhere"), setting)
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_second_look_reads_only_folders_that_changed(tree: Path) -> None:
+    from sigilctl.index.walk import list_tree, relist
+
+    first = list_tree(str(tree))
+    later = time.time_ns() + 10 * 1_000_000_000  # as if the first look was long ago
+    _, changed = relist(first, later)
+    assert changed == set()
+    write_manifest(tree, "job-b", "9" * 32)  # a run published into one job's folder
+    again, changed = relist(first, later)
+    assert changed == {"job-b"}
+    assert Place("job-b", "9" * 32) in again.places()
+    _, changed = relist(first, time.time_ns())  # folders modified within 1 s: read again
+    assert {"", "job-a", "job-b"} <= changed
