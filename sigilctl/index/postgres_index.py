@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +37,32 @@ LIVE = f"{pg.SCHEMA}."
 class PgSink(pg.PgExecutor):
     """A build schema being filled: the first pass with COPY, the catch-up with upserts."""
 
+    def __init__(
+        self, conn: psycopg.Connection[Any], prefix: str, helpers: Sequence[Any] = ()
+    ) -> None:
+        super().__init__(conn, prefix)
+        self.helpers = helpers  # more sessions, so the three tables load side by side
+
     def insert_new(self, rows: Iterable[RunRows]) -> None:
-        """COPY the executions while the manifests are still being read (the server works on
-        them meanwhile), then their snapshots and artifacts."""
-        snapshots: list[tuple[Any, ...]] = []
-        artifacts: list[tuple[Any, ...]] = []
-        with self.conn.cursor() as cursor:
-            with cursor.copy(self._copy("executions")) as copy:
-                for found in rows:
-                    copy.write_row(found.run)
-                    snapshots.extend(found.snapshots)
-                    artifacts.extend(found.artifacts)
-            for table, children in (("input_snapshots", snapshots), ("artifacts", artifacts)):
-                with cursor.copy(self._copy(table)) as copy:
-                    for row in children:
-                        copy.write_row(row)
+        """Stream the rows into one COPY per table while the manifests are still being read:
+        the server works on them (in one backend per table) meanwhile."""
+        sessions = [self.conn, *self.helpers][:3]
+        with contextlib.ExitStack() as stack:
+            copies = [
+                stack.enter_context(
+                    stack.enter_context(sessions[i % len(sessions)].cursor()).copy(
+                        self._copy(table)
+                    )
+                )
+                for i, table in enumerate(schema.TABLES)
+            ]
+            runs, snapshots, artifacts = copies
+            for found in rows:
+                runs.write_row(found.run)
+                for row in found.snapshots:
+                    snapshots.write_row(row)
+                for row in found.artifacts:
+                    artifacts.write_row(row)
 
     def _copy(self, table: str) -> str:
         return f"COPY {self.prefix}{table} ({', '.join(schema.TABLES[table])}) FROM STDIN"
@@ -214,10 +225,12 @@ class PostgresIndex(SqlIndex):
         progress: Progress | None,
     ) -> list[Any]:
         pg.migrate(conn, prefix, indexes=False)
+        with contextlib.ExitStack() as stack:
+            helpers = [stack.enter_context(pg.connect(self.url, self.display)) for _ in range(2)]
+            with conn.transaction():
+                build.first_pass(PgSink(conn, prefix, helpers), progress)
         sink = PgSink(conn, prefix)
-        with conn.transaction():
-            build.first_pass(sink, progress)
-            pg.create_indexes(sink)
+        pg.create_indexes(sink)
         conn.execute(f"ANALYZE {prefix}executions")  # the table queries read: plans from day one
         pg.set_timeout(conn, "lock_timeout", pg.SWAP_TIMEOUT_S)
         try:
