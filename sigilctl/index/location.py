@@ -74,9 +74,10 @@ def index_location(
 def parse_setting(value: str, source: str = "--db") -> IndexLocation:
     """A file path or a ``postgresql://`` URL; any other scheme is bad input (one sentence)."""
     match = _SCHEME.match(value)
-    if match is None or len(match.group(1)) == 1:  # no scheme (a one-letter one is a drive)
+    scheme = match.group(1).lower() if match else ""
+    is_url = value[len(scheme) + 1 :].startswith("//") and len(scheme) > 1  # not a C: drive
+    if scheme not in POSTGRES_SCHEMES and not is_url:
         return _sqlite(Path(value))
-    scheme = match.group(1).lower()
     if scheme not in POSTGRES_SCHEMES:
         raise InputError(
             f"{source} '{redact_url(value)}' is neither a file path nor a postgresql:// URL "

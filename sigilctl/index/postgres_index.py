@@ -180,7 +180,10 @@ class PostgresIndex(SqlIndex):
 
     def _not_ready(self, state: str) -> SigilError:
         if state == "absent":
-            return IndexAbsentError(f"there is no index in {self.display} yet")
+            return IndexAbsentError(
+                f"there is no index in {self.display} yet; 'sigilctl runs' or 'sigilctl "
+                "reindex' builds it"
+            )
         if state == "newer":
             return StorageError(
                 f"the index {self.display} was written by a newer sigilctl; run 'sigilctl reindex'"

@@ -169,7 +169,9 @@ class SqliteIndex(SqlIndex):
 
 def _not_ready(db: Path, state: str) -> SigilError:
     if state == "absent":
-        return IndexAbsentError(f"there is no index at {db} yet")
+        return IndexAbsentError(
+            f"there is no index at {db} yet; 'sigilctl runs' or 'sigilctl reindex' builds it"
+        )
     if state == "newer":
         return StorageError(
             f"the index {db} was written by a newer sigilctl; run 'sigilctl reindex'"

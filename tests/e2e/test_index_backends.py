@@ -467,3 +467,47 @@ def test_commands_that_do_not_open_a_postgres_index_never_import_psycopg(
     )
     proc = run_python("-c", probe, cwd=workspace)
     assert "CODES=[0, 0, 0, 0, 0, 0, 0] HEAVY=[]" in proc.stderr, proc.stderr
+
+
+# -- PostgreSQL: SIGKILL during a rebuild ----------------------------------------------------
+
+PG_REINDEX_POINTS = [
+    ("loaded, indexes not built", "sigilctl.index.postgres", "create_indexes", "before"),
+    ("inside the swap transaction", "sigilctl.index.build", "Build.catch_up", "after"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("point", "module", "attr", "when"), PG_REINDEX_POINTS, ids=[p[0] for p in PG_REINDEX_POINTS]
+)
+def test_sigkill_during_a_postgres_reindex_keeps_the_old_index(
+    workspace: Path,
+    cli: Cli,
+    postgres_index: str,
+    monkeypatch: pytest.MonkeyPatch,
+    point: str,
+    module: str,
+    attr: str,
+    when: str,
+) -> None:
+    from tests.e2e.test_crash_safety import killed, wrap
+
+    monkeypatch.setenv("SIGILCTL_INDEX", postgres_index)
+    first = str(run_ok(cli, "ig-test-001")["run_id"])
+    assert cli("reindex").code == 0
+    add_job(workspace, "ig-test-002")
+    run_ok(cli, "ig-test-002")
+    killed(workspace, wrap(module, attr, when), "reindex", "--db", postgres_index)
+    assert {r["run_id"] for r in listed(cli)} >= {first}  # the old index still answers
+    location = index_location(workspace / "artifacts", postgres_index)
+    rebuilt = cli("reindex", "--json")
+    assert rebuilt.code == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["indexed"] == 2
+    import psycopg
+
+    with psycopg.connect(location.postgres_url) as conn:
+        schemas = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sigilctl%' ORDER BY 1"
+        ).fetchall()
+    assert schemas == [("sigilctl",)]  # the dead build was dropped

@@ -489,6 +489,8 @@ def test_db_location_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert index_location(tmp_path, tmp_path / "flag.sqlite").path == tmp_path / "flag.sqlite"
     monkeypatch.chdir(tmp_path)
     assert index_location(tmp_path, "rel.sqlite").path == tmp_path / "rel.sqlite"
+    assert index_location(tmp_path, "odd:name.sqlite").path == tmp_path / "odd:name.sqlite"
+    assert index_location(tmp_path, "postgresql:///db").kind == "postgresql"
 
 
 @pytest.mark.parametrize(
