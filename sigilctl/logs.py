@@ -10,7 +10,7 @@ import logging
 import sys
 
 LOGGER_NAME = "sigilctl"
-_NOISY = ("opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3")
+_NOISY = ("opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3", "psycopg")
 
 
 def get_logger(name: str = "") -> logging.Logger:

@@ -27,7 +27,7 @@ def ready_index(root: Path | None, artifacts: Path | None, db: str | None) -> It
         with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
             built = index.ensure_built(advance)
         if built is not None:
-            if built.reason == "did not exist yet":
+            if built.state == "absent":
                 output.note(f"no run index at {location.display} yet; built it from the manifests")
             else:
                 output.note(

@@ -110,7 +110,7 @@ class SqlIndex:
         state = self.state()
         if state not in REBUILD_REASONS:
             return None
-        return Built(REBUILD_REASONS[state], self.reindex(progress))
+        return Built(state, REBUILD_REASONS[state], self.reindex(progress))
 
     def record_run(self, run_dir: Path) -> None:
         job_id, run_id = run_of(self.artifacts, run_dir)

@@ -23,6 +23,7 @@ from sigilctl.index.stats import StatsRow
 class Built:
     """An index built whole by a reader, and why (absent, empty, damaged, older)."""
 
+    state: str  # absent, empty, damaged or older
     reason: str
     result: ReindexResult
 
