@@ -191,6 +191,9 @@ def test_a_postgres_url_never_becomes_a_folder(workspace: Path, cli: Cli) -> Non
 # -- PostgreSQL: secrets --------------------------------------------------------------------
 
 
+RECEIVED: list[bytes] = []  # passwords the imitation server was sent
+
+
 @pytest.fixture
 def password_server() -> Iterator[int]:
     """A server that speaks just enough of the PostgreSQL protocol to refuse a password.
@@ -231,7 +234,7 @@ def _refuse_password(conn: socket.socket) -> None:
                 continue
             break
         conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # cleartext password, please
-        conn.recv(4096)
+        RECEIVED.append(conn.recv(4096)[5:].rstrip(b"\0"))
         fields = b'SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user "ann"\0\0'
         conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
     except (OSError, struct.error):
@@ -511,3 +514,15 @@ def test_sigkill_during_a_postgres_reindex_keeps_the_old_index(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sigilctl%' ORDER BY 1"
         ).fetchall()
     assert schemas == [("sigilctl",)]  # the dead build was dropped
+
+
+def test_pgpassword_is_used_as_libpq_does_and_never_shown(
+    workspace: Path, password_server: int
+) -> None:
+    RECEIVED.clear()
+    url = f"postgresql://ann@127.0.0.1:{password_server}/db"
+    proc = run_subprocess("-v", "runs", "--db", url, cwd=workspace, env={"PGPASSWORD": PASSWORD})
+    assert proc.code == 2
+    assert "refused the login" in proc.stderr
+    assert PASSWORD.encode() in RECEIVED  # libpq sent the password from the environment
+    assert PASSWORD not in proc.stdout + proc.stderr
