@@ -178,6 +178,22 @@ def migrate(conn: psycopg.Connection[Any], prefix: str, *, indexes: bool = True)
             db.run(schema.INSERT_MIGRATION, (migration.version, migration.name))
 
 
+def swap_tables(conn: psycopg.Connection[Any], build: str) -> None:
+    """Replace the live tables by the build schema's, inside the caller's transaction.
+
+    The live schema itself stays (same OID): a reader that looked ``sigilctl.executions`` up
+    just before the swap and waited for its lock finds the new table by the same name after the
+    commit. Dropping and renaming whole schemas instead leaves a window where a reader holds a
+    schema that no longer exists ("relation does not exist").
+    """
+    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
+    tables = ("schema_migrations", *schema.TABLES)
+    conn.execute(f"DROP TABLE IF EXISTS {', '.join(f'{SCHEMA}.{t}' for t in tables)} CASCADE")
+    for table in tables:
+        conn.execute(f'ALTER TABLE "{build}".{table} SET SCHEMA "{SCHEMA}"')
+    conn.execute(f'DROP SCHEMA "{build}"')
+
+
 def create_indexes(db: PgExecutor) -> None:
     for migration in schema.fresh_migrations():
         for statement in migration.indexes:

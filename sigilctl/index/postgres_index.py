@@ -5,9 +5,10 @@
   other) and a per-run_id transaction lock (so two syncs of one run cannot cross).
 - ``reindex`` fills a fresh schema ``sigilctl_build_<hex>`` with ``COPY``, creates the indexes
   and ``ANALYZE``s it, then under the writer lock held *exclusively* catches up with what
-  changed meanwhile and, in the same transaction, drops the live schema and renames the build
-  schema into its place. MVCC lets readers keep reading the old rows until that commit; a
-  statement that was waiting for the swap re-resolves the names and reads the new tables.
+  changed meanwhile and, in the same transaction, drops the live tables and moves the new ones
+  into the live schema (``pg.swap_tables``). MVCC lets readers keep reading the old rows until
+  that commit; a statement that was waiting for the swap looks the name up again and reads the
+  new table.
 - ``run_lock(run_id, timeout)``: a cross-machine lock on a run_id for the service.
 """
 
@@ -240,8 +241,7 @@ class PostgresIndex(SqlIndex):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (pg.WRITER_KEY,))
                 skipped = build.catch_up(sink)
-                conn.execute(f'DROP SCHEMA IF EXISTS "{pg.SCHEMA}" CASCADE')
-                conn.execute(f'ALTER SCHEMA "{name}" RENAME TO "{pg.SCHEMA}"')
+                pg.swap_tables(conn, name)
         except pg_errors.LockNotAvailable:
             raise pg.IndexBusyError(
                 f"the index {self.display} is still in use by another session after "

@@ -83,23 +83,30 @@ def writer_lock(db: Path, timeout: float) -> Iterator[None]:
 
 
 def inspect(db: Path) -> str:
-    """The state of the file at ``db`` (see ``base.SqlIndex.state``), without changing it."""
+    """The state of the file at ``db`` (see ``base.SqlIndex.state``), without changing it.
+
+    Only for a caller holding the writer lock (no swap can happen meanwhile); readers use
+    ``open_for_read``.
+    """
     if not db.exists():
         return "absent"
     try:
         with connect(db, timeout=WRITE_TIMEOUT_S) as conn:
-            conn.execute("PRAGMA query_only = ON")
-            tables = {
-                name
-                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-            if not tables:
-                return "empty"
-            if "schema_migrations" not in tables:
-                return "foreign"
-            applied = {v for v, _ in conn.execute(SQL(schema.SELECT_MIGRATIONS))}
+            return state_of(conn)
     except sqlite3.DatabaseError:
         return "corrupt"
+
+
+def state_of(conn: sqlite3.Connection) -> str:
+    """The state of an open index; its first read may raise ``sqlite3.DatabaseError``."""
+    tables = {
+        name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    if not tables:
+        return "empty"
+    if "schema_migrations" not in tables:
+        return "foreign"
+    applied = {v for v, _ in conn.execute(SQL(schema.SELECT_MIGRATIONS))}
     known = {m.version for m in schema.MIGRATIONS}
     if applied - known:
         return "newer"
@@ -108,6 +115,37 @@ def inspect(db: Path) -> str:
     if not set(schema.TABLES) <= tables:
         return "damaged"
     return "current" if applied == known else "behind"
+
+
+def _inode(db: Path) -> int | None:
+    try:
+        return os.stat(db).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def open_for_read(db: Path, attempts: int = 5) -> tuple[sqlite3.Connection | None, str]:
+    """A reader's connection and the state it sees (None when absent or corrupt).
+
+    A rebuild can swap the file in while a reader is opening it (the reader holds the old file
+    but finds the new file's ``-shm`` by name: "disk I/O error"). Once the first read succeeds
+    the connection is stable (an open reader keeps the old file in WAL mode, so the swap waits);
+    a first read that fails while the file was being replaced is simply tried again.
+    """
+    for _ in range(attempts):
+        before = _inode(db)
+        if before is None:
+            return None, "absent"
+        conn = sqlite3.connect(db, timeout=WRITE_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn, state_of(conn)
+        except sqlite3.DatabaseError:
+            conn.close()
+            if _inode(db) == before:
+                return None, "corrupt"
+            time.sleep(_POLL_S)
+    raise StorageError(f"the index {db} kept being replaced while it was opened; try again")
 
 
 def SQL(statement: str) -> str:

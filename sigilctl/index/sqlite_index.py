@@ -74,23 +74,32 @@ class SqliteIndex(SqlIndex):
 
     def state(self) -> str:
         self._check_path()
-        return backend.inspect(self.db)
+        conn, state = backend.open_for_read(self.db)
+        if conn is not None:
+            conn.close()
+        return state
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[SqliteExecutor]:
-        state = self.state()
-        if state == "behind":
-            with self._upgrade():
-                pass
-        elif state != "current":
-            raise _not_ready(self.db, state)
+        self._check_path()
+        conn, state = backend.open_for_read(self.db)
         try:
-            with backend.connect(self.db) as conn:
-                yield SqliteExecutor(conn)
+            if state == "behind":
+                if conn is not None:
+                    conn.close()
+                with self._upgrade():
+                    pass
+                conn, state = backend.open_for_read(self.db)
+            if conn is None or state != "current":
+                raise _not_ready(self.db, state)
+            yield SqliteExecutor(conn)
         except sqlite3.Error as exc:
             raise StorageError(
                 f"the index {self.db} cannot be read ({exc}); run 'sigilctl reindex' to rebuild it"
             ) from None
+        finally:
+            if conn is not None:
+                conn.close()
 
     @contextlib.contextmanager
     def _upgrade(self) -> Iterator[None]:
