@@ -111,6 +111,7 @@ def write_manifest(
     execution_id: str | None = None,
     cost: float | None = None,
     tokens: tuple[int, int] = (1, 2),
+    duration_ms: int | None = None,
 ) -> Path:
     """A hand-written run folder (manifest only: the index never reads the other files);
     ``execution`` puts it in the run's history under that folder name."""
@@ -136,6 +137,7 @@ def write_manifest(
             prompt_tokens=tokens[0], completion_tokens=tokens[1], total_tokens=sum(tokens)
         ),
         execution_id=execution_id,
+        duration_ms=duration_ms,
         cost=None if cost is None else CostRecord(total=cost, source="test"),
     )
     (run_dir / "manifest.json").write_bytes(manifest.to_bytes())

@@ -51,7 +51,7 @@ def open_index(location: IndexLocation, artifacts: Path, *, pooled: bool = False
     return PostgresIndex(location, artifacts, pooled=pooled)
 
 
-def record_run(artifacts: Path, run_dir: Path, configured: str | None = None) -> None:
+def record_run(artifacts: Path, run_dir: Path, configured: str | Path | None = None) -> None:
     """Re-sync every execution of ``run_dir``'s run_id; warn instead of raising on any failure.
 
     Called after every publish, move to history and ``gc``, with the current folder or a

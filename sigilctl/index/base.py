@@ -19,7 +19,7 @@ from sigilctl.index.interface import Built
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.query import RunFilters, parse_since
 from sigilctl.index.rows import RunRecord, RunRows
-from sigilctl.index.stats import StatsRow, check_by, ordered
+from sigilctl.index.stats import RunMetrics, StatsRow, check_by, ordered
 from sigilctl.index.sync import read_run, run_of
 from sigilctl.logs import get_logger
 
@@ -171,6 +171,19 @@ class SqlIndex:
         with self._reading() as db:
             rows = db.query(schema.select_stats(by, since=since is not None), params)
         return ordered([StatsRow.from_row(row) for row in rows])
+
+    def metrics(self, buckets: Sequence[float]) -> RunMetrics:
+        with self._reading() as db:
+            by_status = {str(k): int(v) for k, v in db.query(schema.SELECT_STATUS_COUNTS)}
+            bounds = [int(b * 1000) for b in buckets]
+            row = db.query(schema.select_durations(len(bounds)), bounds)[0]
+        counts = [int(n or 0) for n in row[2:]]
+        return RunMetrics(
+            by_status,
+            list(zip(buckets, counts, strict=True)),
+            int(row[0]),
+            int(row[1]) / 1000,
+        )
 
     def check(self) -> None:
         with self._reading() as db:

@@ -16,7 +16,7 @@ from sigilctl.index.build import Progress, ReindexResult
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.query import RunFilters
 from sigilctl.index.rows import RunRecord
-from sigilctl.index.stats import StatsRow
+from sigilctl.index.stats import RunMetrics, StatsRow
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class RunIndex(Protocol):
 
     def stats(self, by: str = "job_id", since: str | None = None) -> list[StatsRow]:
         """Counts, tokens and cost per job_id, brand, job_type or day (every execution)."""
+
+    def metrics(self, buckets: Sequence[float]) -> RunMetrics:
+        """Current runs by status, and how many took at most each bound (seconds)."""
 
     def check(self) -> None:
         """Raise ``StorageError`` naming the problem unless the index can be read now."""

@@ -53,7 +53,7 @@ class IndexLocation:
 
 
 def index_location(
-    artifacts: Path, flag: str | Path | None = None, configured: str | None = None
+    artifacts: Path, flag: str | Path | None = None, configured: str | Path | None = None
 ) -> IndexLocation:
     """flag > ``$SIGILCTL_INDEX`` > ``configured`` (sigilctl.toml) > the default file.
 

@@ -9,6 +9,7 @@ join it back onto the artifacts root they were given. Timestamps are stored norm
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,16 +63,31 @@ def normalize_timestamp(value: str | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def derive_execution_id(started_at: str | None, manifest_bytes: bytes) -> str:
+EXECUTION_ID = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$")
+
+
+def derive_execution_id(
+    started_at: str | None, manifest_bytes: bytes, folder_mtime: float = 0.0
+) -> str:
     """The execution id of a manifest written before executions had one (SPEC §8 form).
 
-    ``YYYYMMDDTHHMMSS.mmmZ`` from ``started_at`` in UTC (zeros when unreadable), ``-``, then the
-    first 8 hex characters of the SHA-256 of the manifest's bytes: stable for one file, so a
-    reindex gives the same id, and the history folder of a moved old run can carry it.
+    ``YYYYMMDDTHHMMSS.mmmZ`` from ``started_at`` in UTC (the run folder's mtime when there is
+    none), ``-``, then the first 8 hex characters of the SHA-256 of the manifest's bytes: stable
+    for one file, so a reindex gives the same id, and the history folder of a moved old run can
+    carry it (the same rule as the history module's).
     """
-    moment = normalize_timestamp(started_at) or "0000-00-00T00:00:00.000Z"
-    stamp = moment.replace("-", "").replace(":", "")
+    moment = normalize_timestamp(started_at) or normalize_timestamp(
+        datetime.fromtimestamp(folder_mtime, UTC).isoformat()
+    )
+    stamp = str(moment).replace("-", "").replace(":", "")
     return f"{stamp}-{hashlib.sha256(manifest_bytes).hexdigest()[:8]}"
+
+
+def _mtime(folder: Path) -> float:
+    try:
+        return os.lstat(folder).st_mtime
+    except OSError:
+        return 0.0
 
 
 def relative_run_dir(run_dir: Path, artifacts: Path) -> str:
@@ -141,10 +157,13 @@ def parse_rows(data: bytes, place: Place, manifest: str | Path) -> RunRows:
             Path(manifest),
             f"names job '{parsed.job_id}' run '{parsed.run_id}' but lives in {place.run_path}",
         )
+    recorded = parsed.execution_id if EXECUTION_ID.match(parsed.execution_id or "") else None
     if place.execution is None:
-        execution_id = parsed.execution_id or derive_execution_id(parsed.started_at, data)
+        execution_id = recorded or derive_execution_id(
+            parsed.started_at, data, _mtime(Path(manifest).parent)
+        )
     else:
-        execution_id = parsed.execution_id or place.execution
+        execution_id = recorded or place.execution
         if execution_id != place.execution:
             raise ManifestProblem(
                 Path(manifest),

@@ -288,3 +288,17 @@ def fresh_migrations() -> tuple[Migration, ...]:
 
 def latest_baseline() -> int:
     return max(m.version for m in MIGRATIONS if m.baseline)
+
+
+SELECT_STATUS_COUNTS = (
+    "SELECT status, COUNT(*) FROM {s}executions WHERE is_current = 1 GROUP BY status"
+)
+
+
+def select_durations(buckets: int) -> str:
+    """Current runs with a duration: count, total ms, and how many at or under each bound."""
+    cases = "".join(", SUM(CASE WHEN duration_ms <= ? THEN 1 ELSE 0 END)" for _ in range(buckets))
+    return (
+        "SELECT COUNT(*), CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT)"  # noqa: S608
+        f"{cases} FROM {{s}}executions WHERE is_current = 1 AND duration_ms IS NOT NULL"
+    )

@@ -55,6 +55,16 @@ class StatsRow:
         }
 
 
+@dataclass(frozen=True)
+class RunMetrics:
+    """Current runs by status and the distribution of their durations (service metrics)."""
+
+    by_status: dict[str, int]
+    buckets: list[tuple[float, int]]  # (upper bound in s, runs at or under it), cumulative
+    count: int  # runs with a known duration
+    total_seconds: float
+
+
 def check_by(by: str) -> str:
     if by not in STATS_KEYS:
         raise InputError(f"--by '{by}' is not a grouping (use one of: {', '.join(STATS_BY)})")

@@ -113,7 +113,11 @@ def test_corrupt_and_unfinished_run_dirs_are_skipped_and_named(tree: Path, index
     (tree / "job-b" / f".tmp-{'2' * 32}-123-abcd").mkdir()
     write_manifest(tree, "job-b", "3" * 32, execution="20260101T000000.000Z-00000000")
     write_manifest(
-        tree, "job-b", "4" * 32, execution="20260101T000000.000Z-11111111", execution_id="x"
+        tree,
+        "job-b",
+        "4" * 32,
+        execution="20260101T000000.000Z-11111111",
+        execution_id="20260101T000000.000Z-22222222",
     )
     result = index.reindex()
     assert result.indexed == 4
@@ -131,7 +135,7 @@ def test_corrupt_and_unfinished_run_dirs_are_skipped_and_named(tree: Path, index
     assert "run_id" in reasons[f"job-b/{'e' * 32}/manifest.json"]
     assert "lives in" in reasons[f"job-b/{'0' * 32}/manifest.json"]
     assert "no manifest.json" in reasons[f"job-b/{'1' * 32}"]
-    assert "names execution 'x'" in reasons[f"{history}/manifest.json"]
+    assert "names execution '20260101T000000.000Z-22222222'" in reasons[f"{history}/manifest.json"]
 
 
 def test_deleted_index_is_rebuilt_with_the_same_rows(
@@ -527,3 +531,14 @@ def test_the_second_look_reads_only_folders_that_changed(tree: Path) -> None:
     assert Place("job-b", "9" * 32) in again.places()
     _, changed = relist(first, time.time_ns())  # folders modified within 1 s: read again
     assert {"", "job-a", "job-b"} <= changed
+
+
+def test_metrics_for_the_service(tree: Path, index: RunIndex) -> None:
+    write_manifest(tree, "job-a", "a" * 32, execution="e1", status="failed")  # history: not counted
+    write_manifest(tree, "job-c", "d" * 32, duration_ms=400)
+    write_manifest(tree, "job-c", "e" * 32, duration_ms=2500)
+    index.reindex()
+    metrics = index.metrics([0.5, 10.0])
+    assert metrics.by_status == {"succeeded": 4, "failed": 1}
+    assert (metrics.count, metrics.total_seconds) == (2, 2.9)
+    assert metrics.buckets == [(0.5, 1), (10.0, 2)]
