@@ -2,7 +2,7 @@
 
 ```toml
 artifacts = "build/artifacts"   # relative paths are relative to the workspace root
-index = "build/index.sqlite"
+index = "build/index.sqlite"     # or a postgresql:// URL (a team index)
 ```
 
 Unknown keys are errors naming the file, like unknown keys in a brief.
@@ -26,7 +26,8 @@ class WorkspaceConfig:
     """Defaults a workspace sets for itself; None where it sets nothing."""
 
     artifacts: Path | None = None
-    index: Path | None = None
+    # A path (made absolute against the root) or a URL such as postgresql://host/db, as given.
+    index: str | None = None
 
 
 def load_config(root: Path) -> WorkspaceConfig:
@@ -51,9 +52,11 @@ def load_config(root: Path) -> WorkspaceConfig:
         raise InputError(
             f"{path}: unknown key '{unknown[0]}' (known keys: {', '.join(KNOWN_KEYS)})"
         )
-    paths: dict[str, Path] = {}
     for key, value in values.items():
         if not isinstance(value, str) or not value:
             raise InputError(f"{path}: '{key}' must be a non-empty string (a path)")
-        paths[key] = root / value
-    return WorkspaceConfig(**paths)
+    artifacts = values.get("artifacts")
+    index = values.get("index")
+    if index is not None and "://" not in index:
+        index = str(root / index)
+    return WorkspaceConfig(root / artifacts if artifacts else None, index)

@@ -73,14 +73,26 @@ def path_setting(flag: Path | None, variable: str, default: Path) -> Path:
     return Path(from_env) if from_env else default
 
 
+_remembered: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """Scrub ``value`` from now on too: a secret that came from a flag, not the environment
+    (e.g. the password of a ``--db postgresql://`` URL)."""
+    if len(value) >= 4:
+        _remembered.add(value)
+
+
 def register_endpoint(url: str) -> None:
     """An endpoint given as a flag (``--db postgresql://…``): its credentials are secrets too."""
-    _flag_endpoints.add(url)
+    for value in _url_credentials(url):
+        remember_secret(value)
 
 
 def secret_values() -> list[str]:
     """The secret values present in this process (to scrub from any text), longest first:
-    the keys, Langfuse's Basic auth token, and credentials written into an endpoint URL."""
+    the keys, Langfuse's Basic auth token, credentials written into an endpoint URL, and the
+    secrets remembered from flags."""
     values = [v for name in SECRET_VARIABLES if (v := get(name)) and len(v) >= 4]
     for name in SECRET_LISTS:
         tokens = (item.strip() for item in (get(name) or "").split(","))
@@ -88,8 +100,9 @@ def secret_values() -> list[str]:
     public, secret = get(LANGFUSE_PUBLIC_KEY), get(LANGFUSE_SECRET_KEY)
     if public and secret:
         values.append(basic_token(public, secret))
-    for url in [*(get(name) for name in ENDPOINT_VARIABLES), *sorted(_flag_endpoints)]:
-        values.extend(_url_credentials(url))
+    for name in ENDPOINT_VARIABLES:
+        values.extend(_url_credentials(get(name)))
+    values.extend(_remembered)
     return sorted(set(values), key=len, reverse=True)
 
 

@@ -181,8 +181,7 @@ def _forget(workspace: Workspace, run_dirs: list[Path]) -> None:
     """Re-sync the index for each run_id whose history shrank (a cache: warns, never fails)."""
     if not run_dirs:
         return
-    from sigilctl.index import default_db_path, record_run
+    from sigilctl.index import record_run
 
-    db = default_db_path(workspace.artifacts, None, workspace.index)
     for run_dir in run_dirs:
-        record_run(workspace.artifacts, run_dir, db=db)
+        record_run(workspace.artifacts, run_dir, configured=workspace.index)

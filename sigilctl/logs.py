@@ -17,7 +17,9 @@ from sigilctl.text import printable_lines
 
 LOGGER_NAME = "sigilctl"
 # Python warnings are captured as the "py.warnings" logger, and treated as library noise.
-_NOISY = ("opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3", "py.warnings")
+_NOISY = (
+    "opentelemetry", "langfuse", "httpx", "httpcore", "openai", "urllib3", "psycopg", "py.warnings",
+)  # fmt: skip
 
 
 def get_logger(name: str = "") -> logging.Logger:

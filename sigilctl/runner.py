@@ -181,11 +181,10 @@ def _record(workspace: Workspace, run_dirs: list[Path]) -> None:
     """Tell the index (a cache: it warns, never fails the run)."""
     if not run_dirs:
         return
-    from sigilctl.index import default_db_path, record_run
+    from sigilctl.index import record_run
 
-    db = default_db_path(workspace.artifacts, None, workspace.index)
     for run_dir in run_dirs:
-        record_run(workspace.artifacts, run_dir, db=db)
+        record_run(workspace.artifacts, run_dir, configured=workspace.index)
 
 
 def _log_cache_hit(store: RunStore, decision: Decision) -> None:

@@ -27,7 +27,7 @@ class Workspace:
     root: Path
     artifacts: Path
     # The index path sigilctl.toml sets (None: the index's own default; flag and env win).
-    index: Path | None = None
+    index: str | None = None  # the index setting of sigilctl.toml (a path or a URL)
 
     @property
     def jobs(self) -> Path:

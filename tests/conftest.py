@@ -12,6 +12,7 @@ from sigilctl.cli import run_cli
 from tests.helpers import ENV_PREFIXES, REPO, Result, make_run, run_python, run_subprocess
 
 __all__ = ["REPO", "Result", "make_run", "run_python", "run_subprocess"]
+pytest_plugins = ("tests.index_backends",)  # index_setting: each index test on both backends
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ from sigilctl.cli import schema as schema_cmd
 from sigilctl.cli import serve as serve_cmd
 from sigilctl.cli import show as show_cmd
 from sigilctl.cli import smoke as smoke_cmd
+from sigilctl.cli import stats as stats_cmd
 from sigilctl.cli import submit as submit_cmd
 from sigilctl.cli import trace_health as trace_health_cmd
 from sigilctl.cli import traces as traces_cmd
@@ -86,6 +87,9 @@ app.command("verify", short_help="Recompute every hash; name drift and tampering
 )
 app.command("runs", short_help="List runs from the index.")(runs_cmd.runs)
 app.command("reindex", short_help="Rebuild the run index from the manifests.")(reindex_cmd.reindex)
+app.command("stats", short_help="Runs, outcomes, tokens and cost per job, brand, type or day.")(
+    stats_cmd.stats
+)
 app.command("gc", short_help="Delete history executions (never a current run).")(gc_cmd.gc)
 app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealthy?")(
     trace_health_cmd.trace_health

@@ -44,11 +44,13 @@ def _secret_endpoint(value: object) -> object:
 
 
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        help="Index file (default: $SIGILCTL_INDEX, else 'index' in <root>/sigilctl.toml, "
-        "else <artifacts>/.sigilctl/index.sqlite).",
+        help=(
+            "Run index: a SQLite file path or a postgresql:// URL (default: $SIGILCTL_INDEX, "
+            "else 'index' in <root>/sigilctl.toml, else <artifacts>/.sigilctl/index.sqlite)."
+        ),
         show_default=False,
         callback=_secret_endpoint,
     ),

@@ -25,14 +25,16 @@ def reindex(
 ) -> None:
     """Rebuild the run index from every manifest; unreadable ones are skipped and named."""
     from sigilctl.cli import output
-    from sigilctl.index import default_db_path
-    from sigilctl.index.build import reindex as rebuild
+    from sigilctl.index import index_location, open_index
     from sigilctl.workspace import Workspace
 
     workspace = Workspace.locate(root, artifacts)
-    with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
-        path = default_db_path(workspace.artifacts, db, workspace.index)
-        result = rebuild(workspace.artifacts, path, advance)
+    location = index_location(workspace.artifacts, db, workspace.index)
+    with (
+        open_index(location, workspace.artifacts) as index,
+        output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance,
+    ):
+        result = index.reindex(advance)
     if json_output:
         output.emit_json(result.as_json())
     else:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sigilctl.cli._options import ArtifactsOption, DbOption, JsonOption, RootOption
-from sigilctl.cli.reindex import PROGRESS_MIN_RUNS
 
 if TYPE_CHECKING:
     from sigilctl.index.rows import RunRecord
@@ -35,25 +34,22 @@ def runs(
     limit: Annotated[
         int | None, typer.Option("--limit", help="At most N runs (newest first).", min=1)
     ] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history", help="Also list executions that are no longer current (flagged)."
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """List runs from the index (built first if there is none yet)."""
     from sigilctl.cli import output
-    from sigilctl.index import default_db_path
-    from sigilctl.index.build import ensure_built
-    from sigilctl.index.query import RunFilters, query_runs
-    from sigilctl.workspace import Workspace
+    from sigilctl.cli._index import ready_index
+    from sigilctl.index.query import RunFilters
 
-    workspace = Workspace.locate(root, artifacts)
-    filters = RunFilters(job, brand, job_type, status, since, limit).checked()
-    path = default_db_path(workspace.artifacts, db, workspace.index)
-    with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
-        built = ensure_built(workspace.artifacts, path, advance)
-    if built is not None:
-        output.note(f"no run index at {path} yet; built it from the manifests")
-        for skipped in built.skipped:
-            output.warning(f"skipped {skipped.path}: {skipped.reason}")
-    records = query_runs(path, workspace.artifacts, filters)
+    filters = RunFilters(job, brand, job_type, status, since, limit, history).checked()
+    with ready_index(root, artifacts, db) as index:
+        records = index.runs(filters)
     if json_output:
         output.emit_json([record.as_json() for record in records])
     else:
@@ -74,7 +70,7 @@ def render(records: list[RunRecord]) -> None:
         table.add_row(
             finished[:19].replace("T", " ") if finished else "?",
             output.cell(r["job_id"]),
-            output.cell(r["run_id"][:12]),
+            output.cell(r["run_id"][:12] + ("" if r.current else " (history)")),
             output.status_text(r["status"]),
             output.cell(r["brand"] or "?"),
             output.cell(r["job_type"] or "?"),

@@ -1,48 +1,85 @@
-"""The run index: a rebuildable SQLite copy of what the manifests under artifacts/ say.
+"""The run index: a rebuildable copy of what the manifests under artifacts/ say.
 
-The filesystem is authoritative (SPEC §1); the index only makes listing and filtering fast.
-``reindex`` rebuilds it from manifests alone; a finishing run upserts itself (``record_run``),
-and a missing, locked or broken index never fails that run. Default location:
-``<artifacts>/.sigilctl/index.sqlite`` (``--db`` or ``SIGILCTL_INDEX`` move it).
+The filesystem is authoritative (SPEC §1); the index only makes listing, filtering and counting
+fast. Two backends answer the same ``RunIndex`` interface: SQLite (the embedded default, a file
+at ``<artifacts>/.sigilctl/index.sqlite``) and PostgreSQL (a ``postgresql://`` URL, for a team),
+chosen by ``--db`` > ``$SIGILCTL_INDEX`` > ``sigilctl.toml`` > default (``index_location``).
+``reindex`` rebuilds it from manifests alone; a finishing run re-syncs its run_id
+(``record_run``), and a missing, locked or broken index never fails that run.
+
+Importing this package is cheap: backends (and psycopg) are imported when an index is opened.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sigilctl import env
+from sigilctl.errors import InputError
+from sigilctl.index.location import INDEX_DIR, INDEX_NAME, IndexLocation, index_location
 
-INDEX_DIR = ".sigilctl"
-INDEX_NAME = "index.sqlite"
+if TYPE_CHECKING:
+    from sigilctl.index.interface import RunIndex
+
+__all__ = [
+    "INDEX_DIR",
+    "INDEX_NAME",
+    "IndexLocation",
+    "index_location",
+    "open_index",
+    "record_run",
+]
 
 
-def default_db_path(
-    artifacts: Path, flag: Path | None = None, configured: Path | None = None
-) -> Path:
-    """flag > $SIGILCTL_INDEX > ``configured`` (sigilctl.toml) >
-    ``<artifacts>/.sigilctl/index.sqlite``, made absolute."""
-    default = configured or artifacts / INDEX_DIR / INDEX_NAME
-    path = env.path_setting(flag, env.SIGILCTL_INDEX, default)
-    return path if path.is_absolute() else Path.cwd() / path
+def open_index(location: IndexLocation, artifacts: Path, *, pooled: bool = False) -> RunIndex:
+    """The index at ``location`` for the artifacts tree ``artifacts``.
 
-
-def record_run(artifacts: Path, run_dir: Path, *, db: Path | None = None) -> None:
-    """Upsert a just-published run; log a warning instead of raising on any failure.
-
-    ``db`` is the index path when the caller resolved it (e.g. from sigilctl.toml). An absent
-    index is left absent: ``runs`` builds it whole on first use, and a partial index holding
-    only the newest run would mislead.
+    ``pooled``: long-lived processes (``serve``, ``worker``) keep a PostgreSQL connection pool
+    for the index's lifetime; close it with ``close()`` or a ``with`` block. SQLite ignores it.
     """
+    if location.kind == "sqlite":
+        from sigilctl.index.sqlite_index import SqliteIndex
+
+        return SqliteIndex(location, artifacts)
+    try:
+        from sigilctl.index.postgres_index import PostgresIndex
+    except ImportError as exc:
+        raise InputError(
+            f"the index {location.display} is PostgreSQL, which needs the psycopg package "
+            f"(pip install 'sigilctl[postgres]'): {exc}"
+        ) from None
+    return PostgresIndex(location, artifacts, pooled=pooled)
+
+
+def record_run(artifacts: Path, run_dir: Path, configured: str | Path | None = None) -> None:
+    """Re-sync every execution of ``run_dir``'s run_id; warn instead of raising on any failure.
+
+    Called after every publish, move to history and ``gc``, with the current folder or a
+    history folder of the run (existing or not). ``configured`` is the workspace's index
+    setting (sigilctl.toml), if any. An absent index is left absent: ``runs`` builds it whole
+    on first use, and a partial index holding only the newest run would mislead. So is an
+    empty, damaged or foreign one: it is rebuilt whole, never topped up.
+    """
+    from sigilctl.index.base import IndexAbsentError
     from sigilctl.logs import get_logger
 
     log = get_logger("index")
-    db = db or default_db_path(artifacts)
+    display = "(unknown)"
     try:
-        if not db.exists():
-            log.debug("no index at %s yet; the run is not recorded there", db)
-            return
-        from sigilctl.index.write import upsert_run
-
-        upsert_run(db, artifacts, run_dir)
+        location = index_location(artifacts, configured=configured)
+        display = location.display
+        with open_index(location, artifacts) as index:
+            if location.kind == "sqlite" and not location.sqlite_path.exists():
+                log.debug("no index at %s yet; the run is not recorded there", display)
+                return
+            index.record_run(run_dir)
+    except IndexAbsentError:
+        log.debug("no index at %s yet; the run is not recorded there", display)
     except Exception as exc:  # noqa: BLE001 - the index is a cache: it never fails a run
-        log.warning("the run index %s was not updated (%s); 'sigilctl reindex' repairs it", db, exc)
+        from sigilctl.env import scrub
+
+        log.warning(
+            "the run index %s was not updated (%s); 'sigilctl reindex' repairs it",
+            display,
+            scrub(str(exc)),
+        )

@@ -1,16 +1,11 @@
-"""``runs``: list runs from the index with filters, newest first."""
+"""What ``runs`` asks of the index: filters checked before anything is touched."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from sigilctl.errors import InputError, StorageError
-from sigilctl.index import schema
-from sigilctl.index import sqlite as backend
-from sigilctl.index.rows import RunRecord
+from sigilctl.errors import InputError
 from sigilctl.manifest import RUN_STATUSES
 
 
@@ -22,6 +17,7 @@ class RunFilters:
     status: str | None = None
     since: str | None = None
     limit: int | None = None
+    history: bool = False  # include executions that are no longer current (SPEC §8)
 
     def checked(self) -> RunFilters:
         """Refuse an unknown status or an unreadable date before touching the index."""
@@ -35,6 +31,22 @@ class RunFilters:
         if self.since is not None:
             parse_since(self.since)
         return self
+
+    def clauses(self) -> tuple[list[str], list[object]]:
+        """The names of the filters in use (schema.FILTER_CLAUSES) and their values."""
+        names: list[str] = []
+        params: list[object] = []
+        for name, value in (
+            ("job_id", self.job_id),
+            ("brand", self.brand),
+            ("job_type", self.job_type),
+            ("status", self.status),
+            ("since", parse_since(self.since) if self.since else None),
+        ):
+            if value is not None:
+                names.append(name)
+                params.append(value)
+        return names, params
 
 
 def parse_since(text: str) -> str:
@@ -53,38 +65,3 @@ def parse_since(text: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def query_runs(db: Path, artifacts: Path, filters: RunFilters) -> list[RunRecord]:
-    """The runs of the index at ``db`` that match ``filters``, newest first."""
-    names: list[str] = []
-    params: list[object] = []
-    for name, value in (
-        ("job_id", filters.job_id),
-        ("brand", filters.brand),
-        ("job_type", filters.job_type),
-        ("status", filters.status),
-        ("since", parse_since(filters.since) if filters.since else None),
-    ):
-        if value is not None:
-            names.append(name)
-            params.append(value)
-    if filters.limit is not None:
-        params.append(filters.limit)
-    sql = schema.select_runs(names, limited=filters.limit is not None)
-    try:
-        with backend.connect(db) as conn:
-            state = backend.schema_state(conn)
-            if state == "ahead":
-                raise StorageError(
-                    f"the index {db} was written by a newer sigilctl; run 'sigilctl reindex'"
-                )
-            if state == "behind":
-                with backend.writer_lock(db, backend.WRITE_TIMEOUT_S):
-                    backend.migrate(conn)
-            rows = conn.execute(sql, params).fetchall()
-    except sqlite3.Error as exc:
-        raise StorageError(
-            f"the index {db} cannot be read ({exc}); run 'sigilctl reindex' to rebuild it"
-        ) from None
-    return [RunRecord.from_row(row, artifacts) for row in rows]

@@ -8,6 +8,8 @@ join it back onto the artifacts root they were given. Timestamps are stored norm
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from sigilctl.index.schema import RUN_COLUMNS
-from sigilctl.manifest import MANIFEST_NAME, Manifest
+from sigilctl.index.walk import Place
+from sigilctl.manifest import Manifest
 
 Row = tuple[Any, ...]
 _NORMAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -34,15 +37,15 @@ class ManifestProblem(Exception):
 
 @dataclass(frozen=True)
 class RunRows:
-    """One run as rows of the three tables."""
+    """One execution as rows of the three tables."""
 
     run: Row
     snapshots: list[Row]
     artifacts: list[Row]
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.run[0], self.run[1]
+    def key(self) -> tuple[str, str, str]:
+        return self.run[0], self.run[1], self.run[2]
 
 
 def normalize_timestamp(value: str | None) -> str | None:
@@ -60,22 +63,57 @@ def normalize_timestamp(value: str | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+EXECUTION_ID = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$")
+
+
+def derive_execution_id(
+    started_at: str | None, manifest_bytes: bytes, folder_mtime: float = 0.0
+) -> str:
+    """The execution id of a manifest written before executions had one (SPEC §8 form).
+
+    ``YYYYMMDDTHHMMSS.mmmZ`` from ``started_at`` in UTC (the run folder's mtime when there is
+    none), ``-``, then the first 8 hex characters of the SHA-256 of the manifest's bytes: stable
+    for one file, so a reindex gives the same id, and the history folder of a moved old run can
+    carry it (the same rule as the history module's).
+    """
+    moment = normalize_timestamp(started_at) or normalize_timestamp(
+        datetime.fromtimestamp(folder_mtime, UTC).isoformat()
+    )
+    stamp = str(moment).replace("-", "").replace(":", "")
+    return f"{stamp}-{hashlib.sha256(manifest_bytes).hexdigest()[:8]}"
+
+
+def _mtime(folder: Path) -> float:
+    try:
+        return os.lstat(folder).st_mtime
+    except OSError:
+        return 0.0
+
+
 def relative_run_dir(run_dir: Path, artifacts: Path) -> str:
-    """``<job_id>/<run_id>`` when the run lives under the artifacts root, else the full path."""
+    """``<job_id>/<run_id>`` (or a history path) under the artifacts root, else the full path."""
     try:
         return run_dir.relative_to(artifacts).as_posix()
     except ValueError:
         return run_dir.as_posix()
 
 
-def rows_from_manifest(manifest: Manifest, stored_run_dir: str) -> RunRows:
+def _nanousd(total: float | None) -> int | None:
+    """Cost in whole nano-dollars: sums of integers agree across backends, float sums do not."""
+    return None if total is None else round(total * 1_000_000_000)
+
+
+def rows_from_manifest(
+    manifest: Manifest, execution_id: str, current: bool, stored_run_dir: str
+) -> RunRows:
     m = manifest
-    key = (m.job_id, m.run_id)
+    key = (m.job_id, m.run_id, execution_id)
     usage = m.usage
     provider = m.provider
+    cost = m.cost.total if m.cost is not None else None
     run: Row = (
-        m.job_id,
-        m.run_id,
+        *key,
+        int(current),
         m.inputs_hash,
         m.job_type,
         m.brand,
@@ -89,7 +127,11 @@ def rows_from_manifest(manifest: Manifest, stored_run_dir: str) -> RunRows:
         usage.prompt_tokens if usage else None,
         usage.completion_tokens if usage else None,
         usage.total_tokens if usage else None,
+        cost,
+        _nanousd(cost),
         m.langfuse_trace_id,
+        m.langfuse_host,
+        m.queue_job_id,
         m.error,
         m.schema_version,
         m.sigilctl_version,
@@ -101,8 +143,8 @@ def rows_from_manifest(manifest: Manifest, stored_run_dir: str) -> RunRows:
     return RunRows(run, snapshots, artifacts)
 
 
-def parse_rows(data: bytes, job_name: str, run_name: str, manifest: str | Path) -> RunRows:
-    """Validate manifest bytes found at ``<job_name>/<run_name>/``; problems name the file."""
+def parse_rows(data: bytes, place: Place, manifest: str | Path) -> RunRows:
+    """Validate manifest bytes found at ``place``; problems name the file."""
     try:
         parsed = Manifest.model_validate_json(data)
     except ValidationError as exc:
@@ -110,33 +152,30 @@ def parse_rows(data: bytes, job_name: str, run_name: str, manifest: str | Path) 
         where = ".".join(str(p) for p in first["loc"]) or "document"
         reason = f"is not a valid manifest ({where}: {first['msg']})"
         raise ManifestProblem(Path(manifest), reason) from None
-    if parsed.job_id != job_name or parsed.run_id != run_name:
+    if parsed.job_id != place.job or parsed.run_id != place.run:
         raise ManifestProblem(
             Path(manifest),
-            f"names job '{parsed.job_id}' run '{parsed.run_id}' but lives in {job_name}/{run_name}",
+            f"names job '{parsed.job_id}' run '{parsed.run_id}' but lives in {place.run_path}",
         )
-    return rows_from_manifest(parsed, f"{job_name}/{run_name}")
-
-
-def load_run_rows(run_dir: Path, artifacts: Path) -> RunRows:
-    """Read and validate one run's manifest; any problem is a ManifestProblem naming it."""
-    path = run_dir / MANIFEST_NAME
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ManifestProblem(run_dir, f"no {MANIFEST_NAME}") from None
-    except OSError as exc:
-        raise ManifestProblem(path, f"cannot be read ({exc.strerror})") from None
-    rows = parse_rows(data, run_dir.parent.name, run_dir.name, path)
-    stored = relative_run_dir(run_dir, artifacts)
-    if stored == rows.run[-1]:
-        return rows
-    return RunRows((*rows.run[:-1], stored), rows.snapshots, rows.artifacts)
+    recorded = parsed.execution_id if EXECUTION_ID.match(parsed.execution_id or "") else None
+    if place.execution is None:
+        execution_id = recorded or derive_execution_id(
+            parsed.started_at, data, _mtime(Path(manifest).parent)
+        )
+    else:
+        execution_id = recorded or place.execution
+        if execution_id != place.execution:
+            raise ManifestProblem(
+                Path(manifest),
+                f"names execution '{execution_id}' but lives in {place.relative}",
+            )
+    return rows_from_manifest(parsed, execution_id, place.execution is None, place.relative)
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run as the index holds it; ``as_json`` is the one serializer every command shares."""
+    """One execution as the index holds it; ``as_json`` is the one serializer every command
+    shares (``runs --json``, the API's ``/runs``, ``jobs``)."""
 
     values: dict[str, Any]
     run_dir: Path
@@ -151,11 +190,22 @@ class RunRecord:
     def __getitem__(self, column: str) -> Any:
         return self.values[column]
 
+    @property
+    def current(self) -> bool:
+        return bool(self.values["is_current"])
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        v = self.values
+        return v["job_id"], v["run_id"], v["execution_id"]
+
     def as_json(self) -> dict[str, Any]:
         v = self.values
         return {
             "run_id": v["run_id"],
             "job_id": v["job_id"],
+            "execution_id": v["execution_id"],
+            "current": self.current,
             "brand": v["brand"],
             "job_type": v["job_type"],
             "status": v["status"],
@@ -171,7 +221,10 @@ class RunRecord:
                 "completion_tokens": v["completion_tokens"],
                 "total_tokens": v["total_tokens"],
             },
+            "cost_usd": v["cost_usd"],
             "langfuse_trace_id": v["langfuse_trace_id"],
+            "langfuse_host": v["langfuse_host"],
+            "queue_job_id": v["queue_job_id"],
             "error": v["error"],
             "run_dir": str(self.run_dir),
         }

@@ -15,12 +15,11 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from sigilctl.errors import StorageError
 from sigilctl.index import schema
-from sigilctl.index.rows import RunRows
 
 WRITE_TIMEOUT_S = 2.0
 SWAP_TIMEOUT_S = 10.0
@@ -83,62 +82,111 @@ def writer_lock(db: Path, timeout: float) -> Iterator[None]:
         os.close(fd)
 
 
-def applied_migrations(conn: sqlite3.Connection) -> set[int]:
-    conn.execute(schema.CREATE_MIGRATIONS_TABLE)
-    return {version for version, _name in conn.execute(schema.SELECT_MIGRATIONS)}
+def inspect(db: Path) -> str:
+    """The state of the file at ``db`` (see ``base.SqlIndex.state``), without changing it.
+
+    Only for a caller holding the writer lock (no swap can happen meanwhile); readers use
+    ``open_for_read``.
+    """
+    if not db.exists():
+        return "absent"
+    try:
+        with connect(db, timeout=WRITE_TIMEOUT_S) as conn:
+            return state_of(conn)
+    except sqlite3.DatabaseError:
+        return "corrupt"
 
 
-def schema_state(conn: sqlite3.Connection) -> str:
-    """``current``, ``behind`` (migrations to apply) or ``ahead`` (written by a newer sigilctl)."""
-    applied = {v for v, _ in conn.execute(schema.SELECT_MIGRATIONS)} if _has_table(conn) else set()
+def state_of(conn: sqlite3.Connection) -> str:
+    """The state of an open index; its first read may raise ``sqlite3.DatabaseError``."""
+    tables = {
+        name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    if not tables:
+        return "empty"
+    if "schema_migrations" not in tables:
+        return "foreign"
+    applied = {v for v, _ in conn.execute(SQL(schema.SELECT_MIGRATIONS))}
     known = {m.version for m in schema.MIGRATIONS}
     if applied - known:
-        return "ahead"
+        return "newer"
+    if schema.latest_baseline() not in applied:
+        return "older" if applied else "damaged"
+    if not set(schema.TABLES) <= tables:
+        return "damaged"
     return "current" if applied == known else "behind"
 
 
-def _has_table(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    ).fetchone()
-    return row is not None
+def _inode(db: Path) -> int | None:
+    try:
+        return os.stat(db).st_ino
+    except FileNotFoundError:
+        return None
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Apply every migration not yet recorded, each in its own transaction."""
-    conn.execute(schema.CREATE_MIGRATIONS_TABLE)
-    for migration in schema.MIGRATIONS:
-        with transaction(conn):
-            if migration.version in applied_migrations(conn):
+def open_for_read(db: Path, attempts: int = 5) -> tuple[sqlite3.Connection | None, str]:
+    """A reader's connection and the state it sees (None when absent or corrupt).
+
+    A rebuild can swap the file in while a reader is opening it (the reader holds the old file
+    but finds the new file's ``-shm`` by name: "disk I/O error"). Once the first read succeeds
+    the connection is stable (an open reader keeps the old file in WAL mode, so the swap waits);
+    a first read that fails while the file was being replaced is simply tried again.
+    """
+    for _ in range(attempts):
+        before = _inode(db)
+        if before is None:
+            return None, "absent"
+        conn = sqlite3.connect(db, timeout=WRITE_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn, state_of(conn)
+        except sqlite3.DatabaseError:
+            conn.close()
+            if _inode(db) == before:
+                return None, "corrupt"
+            time.sleep(_POLL_S)
+    raise StorageError(f"the index {db} kept being replaced while it was opened; try again")
+
+
+def SQL(statement: str) -> str:
+    return schema.SQLITE.sql(statement)
+
+
+def migrate(conn: sqlite3.Connection, *, indexes: bool = True) -> None:
+    """Apply, in one transaction, every migration since the latest baseline not yet recorded.
+
+    Steps before the baseline are recorded as applied (a fresh index starts at the baseline;
+    an index older than it is rebuilt, never migrated). ``indexes=False`` leaves the secondary
+    indexes for ``create_indexes``, after a bulk load.
+    """
+    conn.execute(SQL(schema.CREATE_MIGRATIONS_TABLE))
+    steps = schema.fresh_migrations()
+    with transaction(conn):
+        applied = {v for v, _ in conn.execute(SQL(schema.SELECT_MIGRATIONS))}
+        for migration in schema.MIGRATIONS:
+            if migration.version in applied:
                 continue
-            for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute(schema.INSERT_MIGRATION, (migration.version, migration.name))
+            if migration in steps:
+                for statement in migration.statements:
+                    conn.execute(SQL(statement))
+                for statement in migration.indexes if indexes else ():
+                    conn.execute(SQL(statement))
+            conn.execute(SQL(schema.INSERT_MIGRATION), (migration.version, migration.name))
 
 
-def insert_new(conn: sqlite3.Connection, runs: Iterable[RunRows]) -> None:
-    """Bulk insert into an empty database (caller holds the transaction)."""
-    batch = list(runs)
-    conn.executemany(schema.UPSERT_RUN, [r.run for r in batch])
-    conn.executemany(schema.INSERT_SNAPSHOT, [s for r in batch for s in r.snapshots])
-    conn.executemany(schema.INSERT_ARTIFACT, [a for r in batch for a in r.artifacts])
-
-
-def upsert(conn: sqlite3.Connection, rows: RunRows) -> None:
-    """Insert or replace one run and its children (caller holds the transaction)."""
-    conn.execute(schema.UPSERT_RUN, rows.run)
-    conn.execute(schema.DELETE_SNAPSHOTS, rows.key)
-    conn.execute(schema.DELETE_ARTIFACTS, rows.key)
-    conn.executemany(schema.INSERT_SNAPSHOT, rows.snapshots)
-    conn.executemany(schema.INSERT_ARTIFACT, rows.artifacts)
-
-
-def delete(conn: sqlite3.Connection, key: tuple[str, str]) -> None:
-    conn.execute(schema.DELETE_RUN, key)
+def create_indexes(conn: sqlite3.Connection) -> None:
+    for migration in schema.fresh_migrations():
+        for statement in migration.indexes:
+            conn.execute(SQL(statement))
 
 
 def open_build(path: Path) -> sqlite3.Connection:
-    """A fresh file for a rebuild: no journal on disk and no fsync until it is complete."""
+    """A fresh file for a rebuild: no journal on disk and no fsync until it is complete.
+
+    The file is created here first, so a folder that cannot be written (read-only mount, no
+    permission, disk full) is reported as the OSError it is, not as SQLite's vaguer message.
+    """
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = MEMORY")
     conn.execute("PRAGMA synchronous = OFF")

@@ -173,7 +173,7 @@ FIRST_RUN_POINTS = [
     ("outputs written", wrap("sigilctl.pipelines.instagram_copy", "InstagramCopy.write_outputs", "after")),
     ("fsynced, not renamed", wrap("sigilctl.store", "fsync_tree", "after")),
     ("renamed, index not updated", wrap("sigilctl.index", "record_run", "before")),
-    ("inside the index transaction", wrap("sigilctl.index.sqlite", "upsert", "after")),
+    ("inside the index transaction", wrap("sigilctl.index.base", "write_executions", "after")),
 ]  # fmt: skip
 
 

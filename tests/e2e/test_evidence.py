@@ -251,10 +251,6 @@ def test_sigilctl_toml_sets_workspace_defaults(workspace: Path) -> None:
     assert bad.code == 2 and "sigilctl.toml: unknown key 'artifact'" in bad.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the index side of history (rows whose folder is gone) is built in sigilctl/index",
-)
 def test_runs_does_not_list_a_run_deleted_by_hand(workspace: Path) -> None:
     """Observation 6: ``runs`` and ``show`` agree that a deleted run folder is gone."""
     first = json.loads(run_subprocess("run", "ig-test-001", "--json", cwd=workspace).stdout)

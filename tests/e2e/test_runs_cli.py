@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sigilctl.index import index_location
+from sigilctl.index.location import IndexLocation
 from tests.helpers import run_python
+from tests.index_backends import dump, index_exists
 
 Cli = Callable[..., Any]  # the ``cli`` fixture of conftest.py
 DB = Path("artifacts/.sigilctl/index.sqlite")
@@ -26,8 +28,8 @@ def add_job(root: Path, job_id: str) -> None:
     brief.write_text(brief.read_text().replace("job_id: ig-test-001", f"job_id: {job_id}"))
 
 
-def run_ok(cli: Cli, job_id: str) -> dict[str, object]:
-    result = cli("run", job_id, "--json")
+def run_ok(cli: Cli, job_id: str, *args: str) -> dict[str, object]:
+    result = cli("run", job_id, "--json", *args)
     assert result.code == 0, result.stderr
     document: dict[str, object] = json.loads(result.stdout)
     return document
@@ -40,31 +42,30 @@ def listed(cli: Cli, *args: str) -> list[dict[str, object]]:
     return rows
 
 
-def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
-    conn = sqlite3.connect(db)
-    try:
-        return {
-            table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall())
-            for table in ("runs", "input_snapshots", "artifacts")
-        }
-    finally:
-        conn.close()
+@pytest.fixture
+def location(
+    workspace: Path, index_setting: str | None, monkeypatch: pytest.MonkeyPatch
+) -> IndexLocation:
+    """This test's backend, chosen the way an operator does: $SIGILCTL_INDEX (or the default)."""
+    if index_setting is not None:
+        monkeypatch.setenv("SIGILCTL_INDEX", index_setting)
+    return index_location(workspace / "artifacts")
 
 
 @pytest.fixture
-def three_runs(workspace: Path, cli: Cli) -> list[str]:
+def three_runs(workspace: Path, cli: Cli, location: IndexLocation) -> list[str]:
     """Three real, succeeded runs of three jobs, made before any index exists."""
     run_ids = []
     for job_id in ("ig-test-001", "ig-test-002", "ig-test-003"):
         if job_id != "ig-test-001":
             add_job(workspace, job_id)
         run_ids.append(str(run_ok(cli, job_id)["run_id"]))
-    assert not DB.exists()
+    assert not index_exists(location)
     return run_ids
 
 
 def test_reindex_after_three_runs_lists_exactly_those_runs(
-    workspace: Path, cli: Cli, three_runs: list[str]
+    workspace: Path, cli: Cli, three_runs: list[str], location: IndexLocation
 ) -> None:
     result = cli("reindex", "--json")
     assert result.code == 0, result.stderr
@@ -72,7 +73,7 @@ def test_reindex_after_three_runs_lists_exactly_those_runs(
     assert report["indexed"] == 3
     assert report["skipped"] == 0
     assert report["skipped_paths"] == []
-    assert report["db"] == str(workspace / DB)
+    assert report["db"] == location.display
     assert report["seconds"] >= 0
     rows = listed(cli)
     assert [r["run_id"] for r in rows] == three_runs[::-1]  # newest first
@@ -132,14 +133,19 @@ def test_corrupt_manifest_is_skipped_and_named(cli: Cli, three_runs: list[str]) 
 
 
 def test_deleting_the_index_and_reindexing_gives_the_same_rows(
-    cli: Cli, three_runs: list[str]
+    cli: Cli, three_runs: list[str], location: IndexLocation
 ) -> None:
     assert cli("reindex").code == 0
-    before = dump(DB)
-    assert len(before["runs"]) == 3
-    DB.unlink()
+    before = dump(location)
+    assert len(before["executions"]) == 3
+    if location.kind == "sqlite":
+        DB.unlink()
+    else:
+        from tests.index_backends import reset_schemas
+
+        reset_schemas(location.postgres_url)
     assert cli("reindex").code == 0
-    assert dump(DB) == before
+    assert dump(location) == before
 
 
 def test_a_run_after_reindex_appears_without_another_reindex(
@@ -177,8 +183,12 @@ def test_an_unwritable_index_never_fails_a_run(workspace: Path, cli: Cli) -> Non
 
 
 def test_db_flag_and_environment_move_the_index(
-    workspace: Path, cli: Cli, three_runs: list[str], monkeypatch: pytest.MonkeyPatch
+    workspace: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for job_id in ("ig-test-001", "ig-test-002", "ig-test-003"):
+        if job_id != "ig-test-001":
+            add_job(workspace, job_id)
+        run_ok(cli, job_id)
     flag = workspace / "elsewhere" / "runs.sqlite"
     assert cli("reindex", "--db", str(flag)).code == 0
     assert len(listed(cli, "--db", str(flag))) == 3
@@ -198,13 +208,13 @@ def test_db_flag_and_environment_move_the_index(
     ],
 )
 def test_bad_filters_exit_2_with_one_sentence(
-    workspace: Path, cli: Cli, args: tuple[str, ...], message: str
+    workspace: Path, cli: Cli, args: tuple[str, ...], message: str, location: IndexLocation
 ) -> None:
     result = cli("runs", *args)
     assert result.code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
-    assert not DB.exists()
+    assert not index_exists(location)
 
 
 def test_reindex_of_a_missing_artifacts_tree_is_bad_input(workspace: Path, cli: Cli) -> None:
@@ -213,26 +223,29 @@ def test_reindex_of_a_missing_artifacts_tree_is_bad_input(workspace: Path, cli: 
     assert "does not exist" in result.stderr
 
 
-def test_reindex_and_runs_never_import_openai_or_langfuse(
-    workspace: Path, three_runs: list[str]
+def test_reindex_runs_and_stats_never_import_openai_or_langfuse(
+    workspace: Path, three_runs: list[str], index_setting: str | None
 ) -> None:
+    """Nor psycopg, unless the index is PostgreSQL."""
+    heavy = ("openai", "langfuse") + (("psycopg",) if index_setting is None else ())
     probe = (
         "import sys\n"
         "from sigilctl.cli import run_cli\n"
         "assert run_cli(['reindex', '--json']) == 0\n"
         "assert run_cli(['runs', '--json']) == 0\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'langfuse'))\n"
+        "assert run_cli(['stats', '--json']) == 0\n"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})\n"
         "sys.stderr.write('HEAVY=' + ','.join(heavy))\n"
     )
-    proc = run_python("-c", probe, cwd=workspace)
+    env = {"SIGILCTL_INDEX": index_setting} if index_setting else {}
+    proc = run_python("-c", probe, cwd=workspace, env=env)
     assert proc.code == 0, proc.stderr
     assert proc.stderr.strip().endswith("HEAVY=")
     assert '"indexed": 3' in proc.stdout
 
 
-def test_a_corrupt_index_is_reported_and_reindex_repairs_it(
-    cli: Cli, three_runs: list[str]
-) -> None:
+def test_a_corrupt_index_is_reported_and_reindex_repairs_it(cli: Cli, workspace: Path) -> None:
+    three_runs = [str(run_ok(cli, "ig-test-001")["run_id"])]
     assert cli("reindex").code == 0
     DB.write_bytes(b"garbage, not SQLite" * 512)
     broken = cli("runs")

@@ -22,10 +22,12 @@ FLOORS = {  # folder -> what it may import beyond the core floor
     "sigilctl/service": {
         "fastapi", "starlette", "uvicorn", "celery", "kombu", "redis", "prometheus_client",
     },
+    "sigilctl/index": {"psycopg", "psycopg_pool"},
 }  # fmt: skip
 CORE_BANNED = {
     "typer", "click", "rich", "sigilctl.cli", "langfuse", "opentelemetry", "openai", "fastapi",
     "starlette", "uvicorn", "celery", "kombu", "redis", "prometheus_client", "psycopg",
+    "psycopg_pool",
 }  # fmt: skip
 
 
