@@ -28,11 +28,20 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+class _Formatter(logging.Formatter):
+    """``sigilctl: warning: ...``: the same prefix style as every other message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"sigilctl: {record.levelname.lower()}: {record.getMessage()}" + (
+            "\n" + self.formatException(record.exc_info) if record.exc_info else ""
+        )
+
+
 def _configure() -> None:
     root = logging.getLogger(LOGGER_NAME)
     if not root.handlers:
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("sigilctl: %(levelname)s: %(message)s"))
+        handler.setFormatter(_Formatter())
         root.addHandler(handler)
         root.setLevel(logging.WARNING)
         root.propagate = False

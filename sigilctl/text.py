@@ -13,3 +13,9 @@ def printable(text: str) -> str:
     if not _CONTROL.search(text):
         return text
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def printable_lines(text: str) -> str:
+    """``text`` (a traceback, a log record) with control characters escaped but its line breaks
+    kept: ESC and CR cannot reach the terminal, and lines stay readable."""
+    return "\n".join(printable(line) for line in text.split("\n"))

@@ -2,93 +2,224 @@
 
 ``--json`` prints exactly one JSON document on stdout. Human output uses rich and is plain (no
 colour, no markup styling) when stdout is not a terminal or ``NO_COLOR`` is set, so pipes and CI
-logs stay readable. Core modules never import this file.
+logs stay readable. Off a terminal the width is ``COLUMNS``, else 80, like any other program in
+a pipe; tables are built so that ids are shortened, never split across lines. A reader that
+goes away (``sigilctl runs | head``) ends the command quietly (``OutputClosed``). Core modules
+never import this file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import orjson
 
 from sigilctl.text import printable
 
 if TYPE_CHECKING:
+    from rich.box import Box
     from rich.console import Console
     from rich.table import Table
 
 
-PLAIN_WIDTH = 160
+DEFAULT_WIDTH = 80
+
+
+class OutputClosed(Exception):
+    """stdout's reader went away (``sigilctl runs | head``): stop writing, exit 0."""
+
+
+class _Stream:
+    """The current ``sys.stdout``/``sys.stderr`` (looked up at each write, as print does); a
+    closed pipe becomes OutputClosed instead of an OSError deep inside rich or typer."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _stream(self) -> Any:
+        return getattr(sys, self._name)
+
+    def write(self, text: str) -> int:
+        with _pipe_guard():
+            return int(self._stream().write(text))
+
+    def flush(self) -> None:
+        with _pipe_guard():
+            self._stream().flush()
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._stream(), attribute)
+
+
+@contextlib.contextmanager
+def _pipe_guard() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosed from None
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise OutputClosed from None
+        raise
 
 
 def emit_json(document: Any) -> None:
     """Print one JSON document (and a newline) on stdout, nothing else."""
     data = orjson.dumps(document, default=str, option=orjson.OPT_INDENT_2)
-    sys.stdout.buffer.write(data + b"\n")
-    sys.stdout.flush()
+    with _pipe_guard():
+        sys.stdout.buffer.write(data + b"\n")
+        sys.stdout.flush()
 
 
 def _plain(stream: Any) -> bool:
     return bool(os.environ.get("NO_COLOR")) or not stream.isatty()
 
 
-@cache
-def stdout() -> Console:
-    """Console for the data a command shows (tables, panels)."""
+def width_for(stream: Any) -> int | None:
+    """``COLUMNS`` when set, else 80 off a terminal; None on a terminal (rich measures it)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if stream.isatty() else DEFAULT_WIDTH
+
+
+def _console(name: str, **options: Any) -> Console:
     from rich.console import Console
 
-    plain = _plain(sys.stdout)
-    # Off a terminal rich would assume 80 columns and cut hashes; logs want them whole.
-    width = (
-        None if sys.stdout.isatty() else max(PLAIN_WIDTH, int(os.environ.get("COLUMNS", 0) or 0))
+    stream = getattr(sys, name)
+    plain = _plain(stream)
+    return Console(
+        file=cast(IO[str], _Stream(name)),
+        no_color=plain,
+        highlight=False,
+        emoji=False,
+        width=width_for(stream),
+        **options,
     )
-    return Console(no_color=plain, highlight=not plain, emoji=False, width=width)
+
+
+@cache
+def stdout() -> Console:
+    """Console for the data a command shows (tables, key/value blocks)."""
+    return _console("stdout")
 
 
 @cache
 def stderr() -> Console:
-    """Console for messages, warnings and progress: never stdout."""
-    from rich.console import Console
+    """Console for messages, warnings, spinners and progress: never stdout."""
+    return _console("stderr")
 
-    plain = _plain(sys.stderr)
-    return Console(stderr=True, no_color=plain, highlight=False, emoji=False)
+
+def reset() -> None:
+    """Forget the consoles (a new command in the same process may have another width)."""
+    stdout.cache_clear()
+    stderr.cache_clear()
 
 
 def is_plain() -> bool:
     return _plain(sys.stdout)
 
 
-def table(*columns: str, title: str | None = None) -> Table:
-    """A table in the house style: ASCII borders when plain, so logs stay greppable."""
+def width() -> int:
+    """The width stdout output must fit in."""
+    return stdout().width
+
+
+def border() -> Box:
+    """The one border style: a rule under the header, no frame (ASCII when plain)."""
     from rich import box
+
+    if is_plain():
+        return box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+    return box.SIMPLE_HEAD
+
+
+def table(*columns: str, title: str | None = None, right: tuple[str, ...] = ()) -> Table:
+    """A table in the house style; columns named in ``right`` hold numbers (right-aligned)."""
     from rich.table import Table
 
-    result = Table(title=title, box=box.ASCII if is_plain() else box.ROUNDED, title_justify="left")
+    result = Table(
+        title=title,
+        box=border(),
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for column in columns:
-        result.add_column(column)
+        result.add_column(column, justify="right" if column in right else "left")
     return result
+
+
+def cell(text: str, *, markup: bool = True) -> str:
+    """Text from a file, manifest or index for a table cell (or a line printed with
+    ``markup``): control characters escaped, rich markup brackets shown literally."""
+    if not markup:
+        return printable(text)
+    from rich.markup import escape
+
+    return escape(printable(text))
+
+
+def keyvalues(rows: list[tuple[str, str]]) -> None:
+    """``key  value`` lines, keys padded to one width; long values wrap under the value column.
+    Values are rich markup: text from files goes through ``cell()``."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(key, value)
+    stdout().print(grid)
+
+
+def shown_path(path: Path) -> str:
+    """A path as an operator would type it: relative to the current folder when inside it."""
+    try:
+        relative = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    return str(relative) if relative.parts else "."
+
+
+def heading(text: str) -> None:
+    """A section title between blocks of one command's output."""
+    console = stdout()
+    console.print()
+    console.print(text if is_plain() else f"[bold]{text}[/bold]", markup=not is_plain())
+
+
+def line(text: str) -> None:
+    """One line of data on stdout, exactly as given (no markup, no wrapping)."""
+    stdout().print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def error(message: str) -> None:
     """One sentence on stderr, prefixed so it stands out in CI logs."""
-    sys.stderr.write(f"sigilctl: error: {printable(message)}\n")
-    sys.stderr.flush()
+    _stderr_line(f"sigilctl: error: {printable(message)}")
 
 
 def warning(message: str) -> None:
-    sys.stderr.write(f"sigilctl: warning: {printable(message)}\n")
-    sys.stderr.flush()
+    _stderr_line(f"sigilctl: warning: {printable(message)}")
 
 
 def note(message: str) -> None:
     """A side message for humans (never stdout, so --json stays clean)."""
-    sys.stderr.write(f"{message}\n")
-    sys.stderr.flush()
+    _stderr_line(message)
+
+
+def _stderr_line(text: str) -> None:
+    with contextlib.suppress(BrokenPipeError):
+        sys.stderr.write(f"{text}\n")
+        sys.stderr.flush()
 
 
 def mark(ok: bool) -> str:
@@ -104,13 +235,16 @@ STATUS_COLOURS = {
     "current": "green",
     "healthy": "green",
     "ok": "green",
+    "cached": "green",
     "failed": "red",
     "unhealthy": "red",
     "damaged": "red",
+    "invalid": "red",
     "partial": "yellow",
     "stale": "yellow",
     "disabled": "yellow",
     "never run": "yellow",
+    "would run": "yellow",
     "queued": "cyan",
     "running": "cyan",
 }
@@ -126,7 +260,7 @@ def status_text(status: str) -> str:
 
 @contextlib.contextmanager
 def progress(label: str, min_total: int) -> Iterator[Callable[[int, int], None]]:
-    """A ``(done, total)`` callback that draws a bar on stderr for long work.
+    """A ``(done, total)`` callback that draws a bar with its count (``120/3000``) on stderr.
 
     Nothing is drawn when stderr is not a terminal or the work is shorter than ``min_total``
     items, so logs and ``--json`` pipelines never see it.
@@ -134,9 +268,21 @@ def progress(label: str, min_total: int) -> Iterator[Callable[[int, int], None]]
     if not sys.stderr.isatty():
         yield lambda done, total: None
         return
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    with Progress(console=stderr(), transient=True) as bar:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr(), transient=True) as bar:
         task = bar.add_task(label, total=None, visible=False)
 
         def advance(done: int, total: int) -> None:
