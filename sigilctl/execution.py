@@ -100,6 +100,7 @@ class ExecutionRecord:
             queue_job_id=self.queue_job_id,
             cost=self.generation.cost,
             prompt_sha256=self.generation.prompt_sha256,
+            context_scores=job.context_scores or None,
         )
 
 
@@ -117,7 +118,7 @@ def execute(prepared: Prepared, store: RunStore, options: RunOptions) -> Executi
         trace = _start_trace(prepared, options, started_at)
         observability.record_steps(trace, job.steps.records)
         inputs = PipelineInputs.from_identity(identity)
-        generation = generate(job, inputs, prepared.provider, trace)
+        generation = generate(job, inputs, prepared.provider, trace, options.on_call)
         artifacts = _write_outputs(prepared, inputs, generation, staging, trace)
         status = "succeeded" if generation.error is None else "failed"
         observability.finalize_trace(trace, status, generation.error, [a.path for a in artifacts])
