@@ -16,6 +16,7 @@ from sigilctl.manifest import CostRecord
 from sigilctl.pipelines.base import OutputError
 from sigilctl.pipelines.inputs import PipelineInputs
 from sigilctl.providers.base import GenerationRequest, GenerationResult, Provider, ProviderError
+from sigilctl.providers.progress import OnCall, reporting
 from sigilctl.resolve import ResolvedJob
 
 
@@ -37,11 +38,16 @@ class Generation:
 
 
 def generate(
-    job: ResolvedJob, inputs: PipelineInputs, provider: Provider, trace: Any
+    job: ResolvedJob,
+    inputs: PipelineInputs,
+    provider: Provider,
+    trace: Any,
+    on_call: OnCall | None = None,
 ) -> Generation:
     """Call the provider; a provider or output failure becomes the run's error, not a crash.
 
-    The request is built from the frozen snapshots alone, as ``replay`` builds it."""
+    The request is built from the frozen snapshots alone, as ``replay`` builds it. ``on_call``
+    hears how the call is going (sigilctl.providers.progress)."""
     from sigilctl import observability
     from sigilctl.audit.request import prompt_sha256
     from sigilctl.observability.authoring import current_trace
@@ -60,7 +66,8 @@ def generate(
         ):
             called_at = time.time_ns()
             try:
-                result = provider.generate(request)
+                with reporting(on_call):
+                    result = provider.generate(request)
             except ProviderError as exc:
                 cost = _cost(job, exc.result)
                 name = pipeline.generation_name
