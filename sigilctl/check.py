@@ -16,6 +16,7 @@ from typing import Any
 from sigilctl.decision import Action, decide, inspect_current
 from sigilctl.errors import InputError, SigilError
 from sigilctl.prepare import RunOptions, identify
+from sigilctl.run_inputs import Retrieved
 from sigilctl.shared_reads import SharedReads
 from sigilctl.workspace import Workspace
 
@@ -24,20 +25,6 @@ VERDICTS = {
     Action.EXECUTE: "would run",
     Action.REFUSE: "would refuse",
 }
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """A context document the run would use: its rank, retrieval score (None without a
-    query) and size."""
-
-    path: str
-    rank: int
-    score: float | None
-    bytes: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "rank": self.rank, "score": self.score, "bytes": self.bytes}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import contextlib
 import errno
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -78,6 +78,22 @@ def emit_json(document: Any) -> None:
         sys.stdout.flush()
 
 
+def emit_csv(fields: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Print a CSV document (a header row, then one row per item) on stdout, nothing else.
+    None is an empty cell; text from files is written as is (CSV quotes it)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    with _pipe_guard():
+        sys.stdout.write(buffer.getvalue())
+        sys.stdout.flush()
+
+
 def _plain(stream: Any) -> bool:
     return bool(os.environ.get("NO_COLOR")) or not stream.isatty()
 
@@ -115,6 +131,13 @@ def stdout() -> Console:
 def stderr() -> Console:
     """Console for messages, warnings, spinners and progress: never stdout."""
     return _console("stderr")
+
+
+def print_unbounded(renderable: Any) -> None:
+    """Print at the renderable's natural width, even past the terminal's (``--wide``)."""
+    console = _console("stdout")
+    console.width = 10_000
+    console.print(renderable)
 
 
 def reset() -> None:

@@ -1,8 +1,15 @@
-"""``sigilctl runs``: list runs from the index, newest first, with filters."""
+"""``sigilctl runs``: list runs from the index, newest first, with filters.
+
+At 80 columns: when (relative), job, short run id, status with the error's first words,
+provider/model (``offline`` says the output is not a model's), duration, tokens and cost;
+``--wide`` adds the absolute UTC time, the full run_id, brand, job type and the whole error.
+``--format json`` (or ``--json``) and ``--format csv`` print every field of the rows shown.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +18,19 @@ from sigilctl.cli.reindex import PROGRESS_MIN_RUNS
 
 if TYPE_CHECKING:
     from sigilctl.index.rows import RunRecord
+
+DEFAULT_LIMIT = 50
+CSV_FIELDS = (
+    "run_id", "job_id", "status", "started_at", "finished_at", "duration_ms", "provider",
+    "model", "offline", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd",
+    "brand", "job_type", "error", "execution_id", "current", "inputs_hash", "run_dir",
+)  # fmt: skip
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
 
 
 def runs(
@@ -33,8 +53,18 @@ def runs(
         ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="At most N runs (newest first).", min=1)
-    ] = None,
+        int,
+        typer.Option("--limit", help="At most N runs, newest first (0: all of them).", min=0),
+    ] = DEFAULT_LIMIT,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every column: UTC times, full run ids, brand, job type, errors."
+        ),
+    ] = False,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="table, json (as --json) or csv.")
+    ] = Format.table,
     json_output: JsonOption = False,
 ) -> None:
     """List runs from the index (built first if there is none yet)."""
@@ -45,7 +75,7 @@ def runs(
     from sigilctl.workspace import Workspace
 
     workspace = Workspace.locate(root, artifacts)
-    filters = RunFilters(job, brand, job_type, status, since, limit).checked()
+    filters = RunFilters(job, brand, job_type, status, since, None).checked()
     path = default_db_path(workspace.artifacts, db, workspace.index)
     with output.progress("indexing runs", PROGRESS_MIN_RUNS) as advance:
         built = ensure_built(workspace.artifacts, path, advance)
@@ -54,32 +84,118 @@ def runs(
         for skipped in built.skipped:
             output.warning(f"skipped {skipped.path}: {skipped.reason}")
     records = query_runs(path, workspace.artifacts, filters)
-    if json_output:
-        output.emit_json([record.as_json() for record in records])
+    shown = records[:limit] if limit else records
+    chosen = Format.json if json_output else output_format
+    if chosen is Format.table:
+        render(shown, total=len(records), wide=wide)
+        return
+    if len(shown) < len(records):
+        output.note(f"showing {len(shown)} of {len(records)} runs (--limit 0 for all)")
+    if chosen is Format.json:
+        output.emit_json([record.as_json() for record in shown])
     else:
-        render(records)
+        output.emit_csv(CSV_FIELDS, [flat(record.as_json()) for record in shown])
 
 
-def render(records: list[RunRecord]) -> None:
-    """Newest first; run_id shortened to 12 characters (``show`` takes any unique prefix)."""
+def flat(document: dict[str, Any]) -> dict[str, Any]:
+    """A run's JSON document as one CSV row (usage flattened; missing fields empty)."""
+    usage = document.get("usage") or {}
+    return {field: document.get(field, usage.get(field)) for field in CSV_FIELDS}
+
+
+def render(records: list[RunRecord], *, total: int | None = None, wide: bool = False) -> None:
+    """Newest first; ``show`` and ``diff`` take any unique run_id prefix (≥ 6)."""
     from sigilctl.cli import output
 
-    table = output.table("finished", "job_id", "run_id", "status", "brand", "job_type")
-    for column in table.columns:
-        column.overflow = "fold"
-    for column in (table.columns[0], table.columns[2], table.columns[3]):
-        column.no_wrap = True
-    for r in records:
-        finished = r["finished_at"]
-        table.add_row(
-            finished[:19].replace("T", " ") if finished else "?",
-            r["job_id"],
-            r["run_id"][:12],
-            output.status_text(r["status"]),
-            r["brand"] or "?",
-            r["job_type"] or "?",
-        )
+    table = _wide_table(records) if wide else _table(records)
     console = output.stdout()
-    if records:
+    if records and wide:  # for a wide terminal or a file: columns are never squeezed
+        output.print_unbounded(table)
+    elif records:
         console.print(table)
-    console.print(f"{len(records)} run(s)", markup=False, highlight=False)
+    total = len(records) if total is None else total
+    if total > len(records):
+        output.line(f"showing {len(records)} of {total} runs, newest first (--limit 0 for all)")
+    else:
+        output.line(f"{total} run(s)")
+
+
+def _table(records: list[RunRecord]) -> Any:
+    from sigilctl.cli import output
+    from sigilctl.cli._format import ago, count, duration, short_id, usd
+
+    table = output.table(
+        "finished", "job", "run", "status", "model", "time", "tokens", "cost",
+        right=("time", "tokens", "cost"),
+    )  # fmt: skip
+    for column in table.columns:
+        column.no_wrap = True
+        column.overflow = "ellipsis"
+    table.columns[1].min_width = 8
+    table.columns[2].min_width = 12
+    for r in records:
+        v = r.as_json()
+        run = short_id(v.get("run_id")) + ("" if v.get("current", True) else " (history)")
+        table.add_row(
+            ago(v.get("finished_at")),
+            output.cell(str(v.get("job_id"))),
+            run,
+            _status(v, words=4),
+            output.cell(_model(v)),
+            duration(v.get("duration_ms")),
+            count((v.get("usage") or {}).get("total_tokens")),
+            usd(v.get("cost_usd")),
+        )
+    return table
+
+
+def _wide_table(records: list[RunRecord]) -> Any:
+    from sigilctl.cli import output
+    from sigilctl.cli._format import count, duration, usd, utc
+
+    table = output.table(
+        "finished (UTC)", "job", "run_id", "status", "provider/model", "time", "tokens", "cost",
+        "brand", "job type", "error",
+        right=("time", "tokens", "cost"),
+    )  # fmt: skip
+    for r in records:
+        v = r.as_json()
+        usage = v.get("usage") or {}
+        tokens = count(usage.get("total_tokens"))
+        if usage.get("prompt_tokens") is not None:
+            tokens += f" ({count(usage['prompt_tokens'])}+{count(usage.get('completion_tokens'))})"
+        history = "" if v.get("current", True) else " (history)"
+        table.add_row(
+            utc(v.get("finished_at")),
+            output.cell(str(v.get("job_id"))),
+            str(v.get("run_id")) + history,
+            output.status_text(str(v.get("status"))),
+            output.cell(_model(v)),
+            duration(v.get("duration_ms")),
+            tokens,
+            usd(v.get("cost_usd")),
+            output.cell(v.get("brand") or "?"),
+            output.cell(v.get("job_type") or "?"),
+            output.cell(v.get("error") or ""),
+        )
+    return table
+
+
+def _model(v: dict[str, Any]) -> str:
+    """``openai/gpt-4o-mini``; ``offline`` for the deterministic provider (not a model)."""
+    if v.get("offline") or v.get("provider") == "offline":
+        return "offline"
+    provider, model = v.get("provider"), v.get("model")
+    return "/".join(str(part) for part in (provider, model) if part) or "?"
+
+
+def _status(v: dict[str, Any], *, words: int) -> str:
+    """The status word, and the first words of the error of a run that did not succeed."""
+    from sigilctl.cli import output
+    from sigilctl.cli._format import first_words
+
+    status = str(v.get("status"))
+    text = output.status_text(status)
+    if status != "succeeded" and v.get("error"):
+        text += ": " + output.cell(first_words(str(v["error"]), words))
+    return text

@@ -10,6 +10,7 @@ from pathlib import Path
 from sigilctl.errors import InputError, StorageError
 from sigilctl.index import schema
 from sigilctl.index import sqlite as backend
+from sigilctl.index.advice import rebuild_advice
 from sigilctl.index.rows import RunRecord
 from sigilctl.manifest import RUN_STATUSES
 
@@ -77,7 +78,8 @@ def query_runs(db: Path, artifacts: Path, filters: RunFilters) -> list[RunRecord
             state = backend.schema_state(conn)
             if state == "ahead":
                 raise StorageError(
-                    f"the index {db} was written by a newer sigilctl; run 'sigilctl reindex'"
+                    f"the index {db} was written by a newer sigilctl; "
+                    f"{rebuild_advice(db, artifacts)}"
                 )
             if state == "behind":
                 with backend.writer_lock(db, backend.WRITE_TIMEOUT_S):
@@ -85,6 +87,6 @@ def query_runs(db: Path, artifacts: Path, filters: RunFilters) -> list[RunRecord
             rows = conn.execute(sql, params).fetchall()
     except sqlite3.Error as exc:
         raise StorageError(
-            f"the index {db} cannot be read ({exc}); run 'sigilctl reindex' to rebuild it"
+            f"the index {db} cannot be read ({exc}); {rebuild_advice(db, artifacts)}"
         ) from None
     return [RunRecord.from_row(row, artifacts) for row in rows]

@@ -10,7 +10,6 @@ changed in it is named (sigilctl.drift): the file, or the brief field. Many runs
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,9 @@ from sigilctl.errors import SigilError
 from sigilctl.identity import Identity, compute_identity
 from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.resolve import resolve_job
+from sigilctl.run_inputs import read_snapshot
 from sigilctl.shared_reads import SharedReads
 from sigilctl.verify.report import SourceReport
-from sigilctl.verify.run_check import is_plain_path
 from sigilctl.workspace import Workspace, brief_path_for
 
 MAX_MODEL_CONFIG_BYTES = 1024 * 1024
@@ -54,7 +53,7 @@ class SourceChecker:
         if not isinstance(job_id, str):
             return SourceReport("unresolvable", [], "the manifest names no job_id")
         model_config = entries.get("model_config")
-        provider = _provider(_recorded_snapshot(run_dir, model_config, MAX_MODEL_CONFIG_BYTES))
+        provider = _provider(read_snapshot(run_dir, model_config, MAX_MODEL_CONFIG_BYTES))
         resolved = self.resolve(job_id, provider)
         if isinstance(resolved, str):
             return SourceReport(
@@ -111,7 +110,7 @@ class SourceChecker:
             if name in now.snapshots:
                 after[name] = orjson.loads(now.snapshots[name])
             if name in entries:
-                value = _recorded_snapshot(run_dir, entries[name], MAX_SNAPSHOT_BYTES)
+                value = read_snapshot(run_dir, entries[name], MAX_SNAPSHOT_BYTES)
                 if value is None:
                     unreadable.append(f"{name} snapshot")
                     after.pop(name, None)
@@ -121,21 +120,6 @@ class SourceChecker:
             f"{n} snapshot" for n in changed if f"{n} snapshot" not in unreadable
         ]
         return named + unreadable
-
-
-def _recorded_snapshot(run_dir: Path, entry: Any, limit: int) -> Any:
-    """One of the run's snapshots as JSON, read only from a plain path inside inputs/."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-        return None
-    path = entry["path"]
-    if not is_plain_path(path, "inputs"):
-        return None
-    try:
-        fd = os.open(run_dir / path, os.O_RDONLY | os.O_NOFOLLOW)
-        with open(fd, "rb") as handle:
-            return orjson.loads(handle.read(limit))
-    except (OSError, orjson.JSONDecodeError):
-        return None
 
 
 def _provider(snapshot: Any) -> str | None:
