@@ -29,20 +29,26 @@ def utc(text: str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def ago(text: str | None, now: datetime | None = None) -> str:
-    """How long ago, to the minute: ``<1m ago``, ``5m ago``, ``3h ago``, ``12d ago``."""
+def age(text: str | None, now: datetime | None = None) -> str:
+    """How long ago, to the minute, compact for tables: ``<1m``, ``5m``, ``3h``, ``12d``."""
     moment = parse_time(text)
     if moment is None:
         return "?"
     seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
     if seconds < 0:
-        return "in future"
+        return "future"
     if seconds < 60:
-        return "<1m ago"
+        return "<1m"
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
+            return f"{int(seconds // size)}{unit}"
     return "?"  # pragma: no cover - unreachable
+
+
+def ago(text: str | None, now: datetime | None = None) -> str:
+    """``<1m ago``, ``5m ago``, ``3h ago``, ``12d ago``."""
+    shown = age(text, now)
+    return shown if shown in ("?", "future") else f"{shown} ago"
 
 
 def duration(ms: int | None) -> str:

@@ -52,15 +52,16 @@ def jobs(
 
 def render(report: JobsReport) -> None:
     from sigilctl.cli import output
+    from sigilctl.cli._fit import Col, fit
 
-    table = output.table("job", "state", "latest run", "finished", "detail")
-    table.columns[0].no_wrap = True
-    table.columns[1].no_wrap = True
-    table.columns[2].no_wrap = True
-    table.columns[3].no_wrap = True
-    table.columns[4].overflow = "fold"
-    for job in report.jobs:
-        table.add_row(*_row(job))
+    columns = (
+        Col("job", shrink=((3, 16),)),
+        Col("state"),
+        Col("latest run"),
+        Col("finished", drop=2),
+        Col("detail", shrink=((1, 20),), fold=True),
+    )
+    table = fit(columns, [_row(job) for job in report.jobs], output.width())
     console = output.stdout()
     if report.jobs:
         console.print(table)
@@ -78,8 +79,6 @@ def _row(job: JobStatus) -> tuple[str, str, str, str, str]:
             detail += f" (+{len(job.changes) - 1} more)"
     elif job.state in ("failed", "invalid"):
         detail = first_words(job.error, 12)
-    elif job.state == "never run":
-        detail = f"would be {short_id(job.would_run_id)}"
     return (
         output.cell(job.job_id),
         output.status_text(job.state),

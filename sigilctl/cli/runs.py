@@ -1,7 +1,8 @@
 """``sigilctl runs``: list runs from the index, newest first, with filters.
 
-At 80 columns: when (relative), job, short run id, status with the error's first words,
-provider/model (``offline`` says the output is not a model's), duration, tokens and cost;
+At 80 columns: age (time since it finished), job, short run id, status with the error's first
+words, model (``offline`` says the output is not a model's), duration, tokens and cost, as many
+as fit (an empty column goes first, a job id is cut last);
 ``--wide`` adds the absolute UTC time, the full run_id, brand, job type and the whole error.
 ``--format json`` (or ``--json``) and ``--format csv`` print every field of the rows shown.
 """
@@ -122,31 +123,36 @@ def render(records: list[RunRecord], *, total: int | None = None, wide: bool = F
 
 def _table(records: list[RunRecord]) -> Any:
     from sigilctl.cli import output
-    from sigilctl.cli._format import ago, count, duration, short_id, usd
+    from sigilctl.cli._fit import Col, fit
+    from sigilctl.cli._format import age, count, duration, short_id, usd
 
-    table = output.table(
-        "finished", "job", "run", "status", "model", "time", "tokens", "cost",
-        right=("time", "tokens", "cost"),
-    )  # fmt: skip
-    for column in table.columns:
-        column.no_wrap = True
-        column.overflow = "ellipsis"
-    table.columns[1].min_width = 8
-    table.columns[2].min_width = 12
+    columns = (
+        Col("age", right=True, drop=9),
+        Col("job", shrink=((8, 16),)),
+        Col("run"),
+        Col("status", shrink=((1, 18), (6, 9))),
+        Col("model", shrink=((2, 16), (7, 7))),
+        Col("time", right=True, drop=5),
+        Col("tokens", right=True, drop=4),
+        Col("cost", right=True, drop=3),
+    )
+    rows = []
     for r in records:
         v = r.as_json()
         run = short_id(v.get("run_id")) + ("" if v.get("current", True) else " (history)")
-        table.add_row(
-            ago(v.get("finished_at")),
-            output.cell(str(v.get("job_id"))),
-            run,
-            _status(v, words=4),
-            output.cell(_model(v)),
-            duration(v.get("duration_ms")),
-            count((v.get("usage") or {}).get("total_tokens")),
-            usd(v.get("cost_usd")),
+        rows.append(
+            (
+                age(v.get("finished_at")),
+                output.cell(str(v.get("job_id"))),
+                run,
+                _status(v, words=4),
+                output.cell(_model(v, wide=False)),
+                duration(v.get("duration_ms")),
+                count((v.get("usage") or {}).get("total_tokens")),
+                usd(v.get("cost_usd")),
+            )
         )
-    return table
+    return fit(columns, rows, output.width())
 
 
 def _wide_table(records: list[RunRecord]) -> Any:
@@ -170,7 +176,7 @@ def _wide_table(records: list[RunRecord]) -> Any:
             output.cell(str(v.get("job_id"))),
             str(v.get("run_id")) + history,
             output.status_text(str(v.get("status"))),
-            output.cell(_model(v)),
+            output.cell(_model(v, wide=True)),
             duration(v.get("duration_ms")),
             tokens,
             usd(v.get("cost_usd")),
@@ -181,11 +187,14 @@ def _wide_table(records: list[RunRecord]) -> Any:
     return table
 
 
-def _model(v: dict[str, Any]) -> str:
-    """``openai/gpt-4o-mini``; ``offline`` for the deterministic provider (not a model)."""
+def _model(v: dict[str, Any], *, wide: bool) -> str:
+    """``gpt-4o-mini`` (``openai/gpt-4o-mini`` when ``wide``); ``offline`` for the
+    deterministic provider, whose output is not a model's."""
     if v.get("offline") or v.get("provider") == "offline":
         return "offline"
     provider, model = v.get("provider"), v.get("model")
+    if not wide and model:
+        return str(model)
     return "/".join(str(part) for part in (provider, model) if part) or "?"
 
 
