@@ -1,10 +1,10 @@
 """Tables that fit the width they are given, without ever splitting an id across lines.
 
-A column may give up room down to a width (its text is then cut with "…", on one line, or
+A column may give up room down to a width (its text is then cut with "…" on one line, or
 folded onto more lines) or be left out entirely; the ``shrink`` / ``drop`` ranks say in which
-order (lower goes first); a droppable column that is empty on every row goes before any other. Columns
-that can do neither keep their natural width. This is how ``runs`` and
-``jobs`` stay readable at 80 columns with long job ids, and use the room a wide terminal gives.
+order (lower goes first), and a droppable column that is empty on every row goes before any
+other. Columns that can do neither keep their natural width. This is how ``runs`` and ``jobs``
+stay readable at 80 columns with long job ids, and use the room a wide terminal gives.
 """
 
 from __future__ import annotations
