@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import ENV_PREFIXES, failing_openai
-from tests.openai_server import Reply, completion, captions, serve
+from tests.openai_server import Reply, captions, completion, serve
 
 Cli = Callable[..., Any]
 KEY = "sk-test-" + "7a" * 20
