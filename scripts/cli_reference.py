@@ -13,8 +13,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
 COMMANDS = (
-    "run", "show", "verify", "runs", "reindex", "gc", "trace-health", "smoke", "diff", "replay",
-    "attest", "export", "pipelines", "schema", "serve", "worker", "submit",
+    "jobs", "check", "run", "show", "verify", "runs", "reindex", "gc", "trace-health", "smoke",
+    "diff", "replay", "attest", "export", "pipelines", "schema", "serve", "worker", "submit",
 )  # fmt: skip
 
 

@@ -82,12 +82,14 @@ def _global(
 
 
 # In the order an operator meets them.
-app.command("run", short_help="Run a job (a cache hit when nothing changed).")(run_cmd.run)
 app.command("jobs", short_help="Every job: current, stale (what changed), failed, never run.")(
     jobs_cmd.jobs
 )
 app.command("check", short_help="Validate jobs; the run_id, cache hit, prompt. Writes nothing.")(
     check_cmd.check
+)
+app.command("run", short_help="Run jobs, -j N at a time (a cache hit when nothing changed).")(
+    run_cmd.run
 )
 app.command("show", short_help="Show one run as its manifest records it.")(show_cmd.show)
 app.command("verify", short_help="Recompute every hash; name drift and tampering.")(

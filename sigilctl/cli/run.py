@@ -92,7 +92,12 @@ def run(
     prompt: PromptOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Run jobs: same inputs give the same run_id, and a succeeded run is reused."""
+    """Run jobs: same inputs give the same run_id, and a succeeded run is reused.
+
+    Several JOBs (or --all) run -j at a time: one line per job as it finishes, a summary, and
+    the worst exit (2 bad input, 1 a run that did not succeed); --json prints one list.
+    While a model call is in flight, a terminal shows what is called on stderr.
+    """
     from sigilctl.prepare import RunOptions
 
     workspace, refs = job_refs(job, all_jobs, root, artifacts)
