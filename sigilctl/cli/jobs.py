@@ -78,7 +78,7 @@ def _row(job: JobStatus) -> tuple[str, str, str, str, str]:
         if len(job.changes) > 1:
             detail += f" (+{len(job.changes) - 1} more)"
     elif job.state in ("failed", "invalid"):
-        detail = first_words(job.error, 12)
+        detail = first_words(job.error, 8)
     return (
         output.cell(job.job_id),
         output.status_text(job.state),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 
 DEFAULT_WIDTH = 80
+_TRAILING = re.compile(r" +\n")
 
 
 class OutputClosed(Exception):
@@ -47,6 +49,8 @@ class _Stream:
         return getattr(sys, self._name)
 
     def write(self, text: str) -> int:
+        if " \n" in text:  # rich pads every cell: no line ends in spaces in a log or a file
+            text = _TRAILING.sub("\n", text)
         with _pipe_guard():
             return int(self._stream().write(text))
 

@@ -88,7 +88,7 @@ def _cost_text(cost: CostRecord | None) -> str | None:
         return None
     if cost.total is None:
         return f"unknown ({cost.reason or 'no price'})"
-    source = f" ({cost.source})" if cost.source else ""
+    source = f", {cost.source}" if cost.source else ""
     return f"{usd(cost.total)}{source}"
 
 
