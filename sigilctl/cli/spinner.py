@@ -68,5 +68,14 @@ def spinning() -> Iterator[OnJobCall | None]:
     from sigilctl.cli import output
 
     spinner = CallSpinner()
-    with Live(spinner, console=output.stderr(), refresh_per_second=4, transient=True):
+    # Lines written meanwhile go above the spinner. Data for stdout stays on stdout, unless
+    # stdout is this same terminal: then it is printed above the spinner too (not through it).
+    with Live(
+        spinner,
+        console=output.stderr(),
+        refresh_per_second=4,
+        transient=True,
+        redirect_stdout=sys.stdout.isatty(),
+        redirect_stderr=True,
+    ):
         yield spinner.update

@@ -175,3 +175,11 @@ def test_a_terminal_sees_a_retry_coming(workspace: Path) -> None:
         code, _, screen = pty_run(workspace, env, "run", "ig-launch-openai")
         assert code == 0, screen
         assert "attempt 1/4 failed (HTTP 429); retrying in 1 s" in screen, screen
+
+
+def test_data_stays_on_stdout_while_a_terminal_shows_the_spinner(workspace: Path) -> None:
+    code, out, screen = pty_run(workspace, {}, "run", "ig-test-001", "email-test-001", "-j", "2")
+    assert code == 0, screen
+    lines = out.splitlines()
+    assert len(lines) == 3 and lines[-1] == "2 job(s): 2 succeeded"
+    assert "job(s)" not in screen and "ig-test-001" not in screen
