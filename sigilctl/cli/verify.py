@@ -125,8 +125,8 @@ def render(result: VerifyResult, *, quiet: bool = False) -> None:
                 console.print(_run_table(report))
     for job_id in result.never_run or []:
         console.print(
-            f"{output.mark(False)} job {output.cell(job_id)} has never run: its latest run is "
-            "missing",
+            f"{output.mark(False)} job {output.cell(job_id)} has never run "
+            "(run it, or remove its folder under jobs/)",
             markup=not output.is_plain(),
         )
     bad = [r for r in result.runs if not r.ok]
