@@ -13,7 +13,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
 COMMANDS = (
-    "run", "show", "verify", "runs", "reindex", "stats", "gc", "trace-health", "traces", "smoke",
+    "jobs", "check", "run", "show", "verify", "runs", "reindex", "stats", "gc", "trace-health",
+    "traces", "smoke",
     "diff", "replay", "attest", "export", "pipelines", "schema", "serve", "worker", "submit",
 )  # fmt: skip
 # Command groups: each subcommand gets its own section after the group's.

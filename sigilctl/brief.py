@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -77,14 +77,27 @@ class Brief(_Strict):
         return self.model_dump(mode="json", exclude={"observability": True, "model": {"price"}})
 
 
-def describe_validation_error(exc: ValidationError, *, source: str, prefix: str = "") -> str:
-    """Turn pydantic's report into one sentence naming the file and the field."""
+def describe_validation_error(
+    exc: ValidationError,
+    *,
+    source: str,
+    prefix: str = "",
+    model: type[BaseModel] | None = None,
+) -> str:
+    """Turn pydantic's report into one sentence naming the file and the field; an unknown key
+    of ``model`` (or of a model inside it) gets the closest known keys."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    # A misspelt key is both unknown and missing: the unknown one explains both.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     location = prefix + ".".join(str(part) for part in first["loc"])
     kind = first["type"]
     if kind == "extra_forbidden":
         message = f"unknown key '{location}'"
+        if model is not None:
+            from sigilctl.suggest import did_you_mean
+
+            *parents, key = [str(part) for part in first["loc"]]
+            message += did_you_mean(key, known_keys(model, parents))
     elif kind == "missing":
         message = f"missing required key '{location}'"
     else:
@@ -93,6 +106,29 @@ def describe_validation_error(exc: ValidationError, *, source: str, prefix: str 
         message = f"field '{location}': {first['msg'][0].lower()}{first['msg'][1:]}{shown}"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return f"{source}: {message}" + (more if len(errors) > 1 else "")
+
+
+def known_keys(model: type[BaseModel], parents: list[str]) -> list[str]:
+    """The keys allowed under ``parents`` (a path of field names) of ``model``."""
+    current: Any = model
+    for part in parents:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        current = _model_of(fields[part].annotation)
+    fields = getattr(current, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as ``ModelSpec | None`` (else None)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def load_brief(path: Path) -> Brief:
@@ -105,7 +141,7 @@ def load_brief(path: Path) -> Brief:
     try:
         brief = Brief.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, source=str(path))) from None
+        raise InputError(describe_validation_error(exc, source=str(path), model=Brief)) from None
     check_job_id(brief.job_id, source=str(path))
     if brief.job_id != path.parent.name:
         raise InputError(

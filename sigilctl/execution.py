@@ -105,6 +105,7 @@ class ExecutionRecord:
             queue_job_id=self.queue_job_id,
             cost=self.generation.cost,
             prompt_sha256=self.generation.prompt_sha256,
+            context_scores=job.context_scores or None,
         )
 
 
@@ -122,7 +123,7 @@ def execute(prepared: Prepared, store: RunStore, options: RunOptions) -> Executi
         obs = _start_trace(prepared, options, started_at, store)
         inputs = PipelineInputs.from_identity(identity)
         with obs.active():  # the pipeline's own trace_step/trace_function calls nest here
-            generation = generate(job, inputs, prepared.provider)
+            generation = generate(job, inputs, prepared.provider, options.on_call)
             artifacts = _write_outputs(prepared, inputs, generation, staging)
         status = "succeeded" if generation.error is None else "failed"
         obs.finalize(status, generation.error, [a.path for a in artifacts])

@@ -15,6 +15,7 @@ from sigilctl.manifest import CostRecord
 from sigilctl.pipelines.base import OutputError
 from sigilctl.pipelines.inputs import PipelineInputs
 from sigilctl.providers.base import GenerationRequest, GenerationResult, Provider, ProviderError
+from sigilctl.providers.progress import OnCall, reporting
 from sigilctl.resolve import ResolvedJob
 
 
@@ -35,11 +36,17 @@ class Generation:
         return self.result.raw if self.result is not None else None
 
 
-def generate(job: ResolvedJob, inputs: PipelineInputs, provider: Provider) -> Generation:
+def generate(
+    job: ResolvedJob,
+    inputs: PipelineInputs,
+    provider: Provider,
+    on_call: OnCall | None = None,
+) -> Generation:
     """Call the provider; a provider or output failure becomes the run's error, not a crash.
 
     The request is built from the frozen snapshots alone, as ``replay`` builds it. Called with
-    the run's trace current (``obs.active()``), so the pipeline's own spans nest under it."""
+    the run's trace current (``obs.active()``), so the pipeline's own spans nest under it.
+    ``on_call`` hears how the call is going (sigilctl.providers.progress)."""
     from sigilctl.audit.request import prompt_sha256
     from sigilctl.observability import trace_step
 
@@ -51,7 +58,8 @@ def generate(job: ResolvedJob, inputs: PipelineInputs, provider: Provider) -> Ge
         with trace_step(pipeline.step_name, model=request.model, provider=request.provider):
             called_at = time.time_ns()
             try:
-                result = provider.generate(request)
+                with reporting(on_call):
+                    result = provider.generate(request)
             except ProviderError as exc:
                 cost = _cost(job, exc.result)
                 name = pipeline.generation_name

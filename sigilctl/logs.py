@@ -74,6 +74,15 @@ def _tame_libraries() -> None:
         library.setLevel(logging.WARNING if _verbose else logging.CRITICAL)
 
 
+class _Formatter(logging.Formatter):
+    """``sigilctl: warning: ...``: the same prefix style as every other message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"sigilctl: {record.levelname.lower()}: {record.getMessage()}" + (
+            "\n" + self.formatException(record.exc_info) if record.exc_info else ""
+        )
+
+
 def _configure() -> None:
     root = logging.getLogger(LOGGER_NAME)
     if _handler not in root.handlers:

@@ -105,6 +105,10 @@ class Manifest(BaseModel):
     cost: CostRecord | None = None
     # sha256 of the exact prompt text sent to the provider (replay compares it, SPEC §12).
     prompt_sha256: str | None = None
+    # The retrieval score of each context document the run used, by path (``show`` lists them
+    # with their ranks from the context snapshot). Outside the identity: scores never enter a
+    # snapshot.
+    context_scores: dict[str, float] | None = None
 
     def to_bytes(self) -> bytes:
         """Pretty, key-sorted JSON with a trailing newline: stable and readable in diffs."""

@@ -16,8 +16,10 @@ from typing import Any
 from sigilctl.identity import Identity, compute_identity, snapshot_path
 from sigilctl.providers import get_provider
 from sigilctl.providers.base import Provider
+from sigilctl.providers.progress import OnCall
 from sigilctl.resolve import ResolvedJob, resolve_job
 from sigilctl.run_lock import DEFAULT_LOCK_TIMEOUT_S, RunLock
+from sigilctl.shared_reads import SharedReads
 from sigilctl.steps import IdentityDerived, SnapshotFrozen, StepRecord
 from sigilctl.workspace import Workspace, brief_path_for
 
@@ -28,7 +30,8 @@ class RunOptions:
     the brief snapshot, so of the run_id); ``expected_run_id`` makes a queued run refuse to
     execute a job whose inputs changed since it was queued; ``queue_job_id`` is recorded in the
     manifest and the trace; ``lock_timeout`` bounds the wait for a concurrent run (None: no
-    bound); ``run_lock`` adds a cross-machine lock (the service's lease)."""
+    bound); ``run_lock`` adds a cross-machine lock (the service's lease); ``on_call`` hears
+    about the model call in flight (attempts, waits)."""
 
     force: bool = False
     provider: str | None = None
@@ -39,6 +42,8 @@ class RunOptions:
     lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S
     # An extra cross-machine lock around the kernel flock (see run_lock.RunLock).
     run_lock: RunLock | None = None
+    # Told what the model call is doing while it is in flight (the CLI's spinner).
+    on_call: OnCall | None = None
 
 
 @dataclass(frozen=True)
@@ -101,15 +106,23 @@ def freeze(job: ResolvedJob) -> Identity:
     return identity
 
 
-def identify(job_ref: str, workspace: Workspace, options: RunOptions | None = None) -> Identified:
+def identify(
+    job_ref: str,
+    workspace: Workspace,
+    options: RunOptions | None = None,
+    *,
+    reads: SharedReads | None = None,
+) -> Identified:
     """Steps 1–6 without the provider: what run_id a job would get (the API answers with it
-    before anything is queued; the worker that executes it checks its own provider)."""
+    before anything is queued; the worker that executes it checks its own provider).
+    ``reads`` shares file reads with the other jobs of one command (``check``)."""
     options = options or RunOptions()
     job = resolve_job(
         brief_path_for(job_ref, workspace),
         workspace,
         provider_override=options.provider,
         params_override=options.params,
+        reads=reads,
     )
     return Identified(job, freeze(job))
 

@@ -16,11 +16,10 @@ from pydantic import BaseModel
 from sigilctl.bounded_glob import WalkLimitError, WalkLimits, bounded_iglob
 from sigilctl.brief import Brief, load_brief
 from sigilctl.errors import InputError
-from sigilctl.identity import sha256_hex
-from sigilctl.pipelines import get_pipeline
 from sigilctl.pipelines.base import Pipeline
 from sigilctl.providers import PROVIDER_NAMES, interface_version
 from sigilctl.retrieval import METHOD, bm25_rank
+from sigilctl.shared_reads import FileRead, SharedReads
 from sigilctl.steps import (
     BriefRequest,
     ContextRequest,
@@ -29,7 +28,7 @@ from sigilctl.steps import (
     DoctrineRequest,
     StepLog,
 )
-from sigilctl.workspace import Workspace, read_text
+from sigilctl.workspace import Workspace
 
 MAX_CONTEXT_FILES = 1000
 MAX_CONTEXT_BYTES = 8 * 1024 * 1024
@@ -45,19 +44,17 @@ class ResolvedJob:
     params: BaseModel
     snapshots: dict[str, Any]
     steps: StepLog = field(default_factory=StepLog)
+    # The retrieval score of each chosen context document (outside the identity).
+    context_scores: dict[str, float] = field(default_factory=dict)
 
 
-def _file_entry(workspace: Workspace, path: Path, text: str) -> dict[str, Any]:
-    data = text.encode("utf-8")
-    return {"path": workspace.relative(path), "sha256": sha256_hex(data), "bytes": len(data)}
-
-
-def resolve_doctrine(brief: Brief, brief_path: Path, workspace: Workspace) -> dict[str, Any]:
+def resolve_doctrine(
+    brief: Brief, brief_path: Path, workspace: Workspace, reads: SharedReads | None = None
+) -> dict[str, Any]:
     ref = brief.doctrine
     path = workspace.contain(brief_path.parent / ref.path, what="doctrine.path", source=brief_path)
-    text = read_text(path, what="doctrine file")
-    entry = _file_entry(workspace, path, text)
-    return {"id": ref.id, "version": ref.version, **entry, "text": text}
+    read = (reads or SharedReads()).file(workspace, path, what="doctrine file")
+    return {"id": ref.id, "version": ref.version, **read.entry(), "text": read.text}
 
 
 def _expand(
@@ -87,7 +84,12 @@ def _expand(
     return found
 
 
-def resolve_context(brief: Brief, brief_path: Path, workspace: Workspace) -> dict[str, Any]:
+def resolve_context(
+    brief: Brief, brief_path: Path, workspace: Workspace, reads: SharedReads | None = None
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The context snapshot, and the retrieval score of each chosen document (scores never
+    enter the snapshot: the manifest records them, for ``show``)."""
+    reads = reads or SharedReads()
     spec = brief.context
     files: dict[str, Path] = {}
     for pattern in spec.paths:
@@ -98,34 +100,40 @@ def resolve_context(brief: Brief, brief_path: Path, workspace: Workspace) -> dic
             f"{brief_path}: context.paths match {len(files)} files, over the limit of "
             f"{MAX_CONTEXT_FILES}"
         )
+    read: dict[str, FileRead] = {}
     texts: dict[str, str] = {}
     total = 0
     for rel in sorted(files):
-        texts[rel] = read_text(files[rel], what="context file")
+        read[rel] = reads.file(workspace, files[rel], what="context file")
+        texts[rel] = read[rel].text
         total += len(texts[rel])
         if total > MAX_CONTEXT_BYTES:
             raise InputError(
                 f"{brief_path}: context files exceed {MAX_CONTEXT_BYTES} bytes in total; "
                 "narrow context.paths"
             )
+    scores: dict[str, float] = {}
     if spec.query:
-        order = [r.path for r in bm25_rank(list(texts.items()), spec.query)]
+        ranked = bm25_rank(list(texts.items()), spec.query, reads.token_counts(read))
+        order = [r.path for r in ranked]
+        scores = {r.path: r.score for r in ranked}
         method = METHOD
     else:
         order = sorted(texts)
         method = "all (sorted by path)"
     chosen = order[: spec.top_k] if spec.top_k else order
     documents = [
-        {**_file_entry(workspace, files[rel], texts[rel]), "rank": rank, "text": texts[rel]}
+        {**read[rel].entry(), "rank": rank, "text": texts[rel]}
         for rank, rel in enumerate(chosen, start=1)
     ]
-    return {
+    snapshot = {
         "paths": list(spec.paths),
         "query": spec.query,
         "top_k": spec.top_k,
         "method": method,
         "documents": documents,
     }
+    return snapshot, {rel: scores[rel] for rel in chosen if rel in scores}
 
 
 def resolve_model_config(brief: Brief, provider_override: str | None) -> dict[str, Any]:
@@ -149,12 +157,15 @@ def resolve_job(
     *,
     provider_override: str | None = None,
     params_override: Mapping[str, Any] | None = None,
+    reads: SharedReads | None = None,
 ) -> ResolvedJob:
     """Load the brief and resolve every input snapshot, measuring each step.
 
     ``params_override`` merges key by key over the brief's ``params``; the merged params are
-    what the brief snapshot holds, so they are part of the run_id.
+    what the brief snapshot holds, so they are part of the run_id. ``reads`` shares file reads
+    and job types with the other jobs one command resolves (sigilctl.shared_reads).
     """
+    reads = reads or SharedReads()
     steps = StepLog()
     with steps.step("load_brief", BriefRequest(workspace.relative(brief_path))):
         brief = load_brief(brief_path)
@@ -162,10 +173,10 @@ def resolve_job(
         if params_override:
             brief = brief.model_copy(update={"params": {**brief.params, **params_override}})
             source = f"{brief_path} with the given params"
-        pipeline = get_pipeline(brief.job_type, source=source)
+        pipeline = reads.pipeline(brief.job_type, source=source)
         params = pipeline.parse_params(brief.params, source=source)
     with steps.step("load_doctrine", DoctrineRequest(brief.doctrine.id)) as record:
-        doctrine = resolve_doctrine(brief, brief_path, workspace)
+        doctrine = resolve_doctrine(brief, brief_path, workspace, reads)
         record.output = DoctrineLoaded(
             id=doctrine["id"],
             version=doctrine["version"],
@@ -176,7 +187,7 @@ def resolve_job(
     with steps.step(
         "retrieve_context", ContextRequest(brief.context.query, brief.context.top_k)
     ) as record:
-        context = resolve_context(brief, brief_path, workspace)
+        context, scores = resolve_context(brief, brief_path, workspace, reads)
         record.output = ContextRetrieved(
             mode="retrieval" if brief.context.query else "explicit",
             method=context["method"],
@@ -187,7 +198,7 @@ def resolve_job(
         "doctrine": doctrine,
         "context": context,
         "model_config": resolve_model_config(brief, provider_override),
-        "pipeline": pipeline.snapshot(),
+        "pipeline": reads.pipeline_snapshot(pipeline),
     }
     steps.event("inputs_resolved")
-    return ResolvedJob(brief, brief_path, pipeline, params, snapshots, steps)
+    return ResolvedJob(brief, brief_path, pipeline, params, snapshots, steps, scores)

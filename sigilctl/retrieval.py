@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 METHOD = "bm25-okapi/v1 (k1=1.2, b=0.75, casefolded \\w+ tokens, ties by path)"
@@ -29,9 +29,18 @@ class Ranked:
     score: float
 
 
-def bm25_rank(documents: Sequence[tuple[str, str]], query: str) -> list[Ranked]:
-    """Rank ``(path, text)`` documents for ``query``; best first, ties by path."""
-    tokenized = [(path, Counter(tokenize(text))) for path, text in documents]
+def bm25_rank(
+    documents: Sequence[tuple[str, str]],
+    query: str,
+    token_counts: Mapping[str, Counter[str]] | None = None,
+) -> list[Ranked]:
+    """Rank ``(path, text)`` documents for ``query``; best first, ties by path.
+    ``token_counts`` may hold documents' token counts already (``Counter(tokenize(text))``)."""
+    known = token_counts or {}
+    tokenized = [
+        (path, known[path] if path in known else Counter(tokenize(text)))
+        for path, text in documents
+    ]
     count = len(tokenized)
     if count == 0:
         return []

@@ -159,12 +159,22 @@ def brief_path_for(ref: str, workspace: Workspace) -> Path:
     check_job_id(ref, source="JOB argument")
     folder = workspace.jobs / ref
     if not folder.is_dir():
-        known = ", ".join(workspace.job_ids()) or "none"
-        raise InputError(f"no job '{ref}' under {workspace.jobs} (known jobs: {known})")
+        raise InputError(unknown_job_message(ref, workspace))
     brief = folder / BRIEF_NAME
     if not brief.is_file():
         raise InputError(f"job folder {folder} has no {BRIEF_NAME}")
     return resolve_path(brief, what="brief")
+
+
+def unknown_job_message(job_id: str, workspace: Workspace) -> str:
+    """``no job 'x' under <jobs>``, with the closest job ids (never the whole list)."""
+    from sigilctl.suggest import did_you_mean
+
+    known = workspace.job_ids()
+    if not known:
+        return f"no job '{job_id}' under {workspace.jobs} (it holds no job yet)"
+    hint = did_you_mean(job_id, known) or f" ({len(known)} job(s); 'sigilctl jobs' lists them)"
+    return f"no job '{job_id}' under {workspace.jobs}{hint}"
 
 
 def normalize_newlines(text: str) -> str:

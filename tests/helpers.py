@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -66,3 +67,22 @@ def langfuse_env(url: str, bound_s: float = 2.0, public_key: str | None = None) 
         "LANGFUSE_BASE_URL": url,
         "SIGILCTL_TRACE_FLUSH_TIMEOUT": str(bound_s),
     }
+
+
+def closed_port_url() -> str:
+    """An OpenAI-compatible base URL where nothing listens (connection refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def failing_openai(monkeypatch: object, *, retries: int = 0) -> None:
+    """Make the openai provider fail fast: a key, a closed port, no retries."""
+    for name, value in (
+        ("OPENAI_API_KEY", "sk-test-" + "0f" * 20),
+        ("OPENAI_BASE_URL", closed_port_url()),
+        ("SIGILCTL_OPENAI_MAX_RETRIES", str(retries)),
+        ("SIGILCTL_OPENAI_TIMEOUT", "2"),
+    ):
+        monkeypatch.setenv(name, value)  # type: ignore[attr-defined]

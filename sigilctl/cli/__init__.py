@@ -7,6 +7,8 @@ Exit codes (SPEC §7): 0 ok, 1 the thing checked is not ok, 2 bad input or usage
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,9 +18,11 @@ import typer
 
 from sigilctl import __version__
 from sigilctl.cli import attest as attest_cmd
+from sigilctl.cli import check as check_cmd
 from sigilctl.cli import diff as diff_cmd
 from sigilctl.cli import export as export_cmd
 from sigilctl.cli import gc as gc_cmd
+from sigilctl.cli import jobs as jobs_cmd
 from sigilctl.cli import pipelines as pipelines_cmd
 from sigilctl.cli import reindex as reindex_cmd
 from sigilctl.cli import replay as replay_cmd
@@ -72,15 +76,23 @@ def _global(
     ] = False,
 ) -> None:
     """Run governed, reproducible LLM content jobs and prove what produced every output."""
-    state.verbose = verbose
-    if verbose:
+    if verbose:  # run_cli takes -v from anywhere on the line; this is its --help entry
+        state.verbose = True
         from sigilctl import logs
 
         logs.set_verbose(True)
 
 
 # In the order an operator meets them.
-app.command("run", short_help="Run a job (a cache hit when nothing changed).")(run_cmd.run)
+app.command("jobs", short_help="Every job: current, stale (what changed), failed, never run.")(
+    jobs_cmd.jobs
+)
+app.command("check", short_help="Validate jobs; the run_id, cache hit, prompt. Writes nothing.")(
+    check_cmd.check
+)
+app.command("run", short_help="Run jobs, -j N at a time (a cache hit when nothing changed).")(
+    run_cmd.run
+)
 app.command("show", short_help="Show one run as its manifest records it.")(show_cmd.show)
 app.command("verify", short_help="Recompute every hash; name drift and tampering.")(
     verify_cmd.verify
@@ -120,14 +132,28 @@ app.command("submit", short_help="Queue a run on the broker; --wait follows it."
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code; every sigilctl error becomes one sentence."""
+    """Run the CLI and return its exit code; every error becomes one sentence on stderr.
+
+    ``-v`` may stand anywhere before ``--`` (``sigilctl -v run x`` or ``sigilctl run x -v``).
+    Usage errors (an unknown command or option) get the same ``sigilctl: error:`` line as any
+    other error, with click's "did you mean" when there is one. A reader that closes the pipe
+    early (``sigilctl runs | head``) ends the command quietly with 0.
+    """
+    from sigilctl.cli import output
     from sigilctl.errors import SigilError
 
-    state.verbose = False
-    if "sigilctl.logs" in sys.modules:  # a previous in-process call may have set -v
-        sys.modules["sigilctl.logs"].set_verbose(False)
+    args, verbose = split_verbose(list(sys.argv[1:] if argv is None else argv))
+    state.verbose = verbose
+    if verbose or "sigilctl.logs" in sys.modules:  # a previous in-process call may have set -v
+        from sigilctl import logs
+
+        logs.set_verbose(verbose)
+    output.reset()
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="sigilctl")
+        result = app(args=args, prog_name="sigilctl", standalone_mode=False)
+    except output.OutputClosed:
+        _silence_stdout()
+        return 0
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -138,11 +164,73 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         _report("interrupted", None)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last net: one sentence, traceback with -v
+        if _is_parser_error(exc):
+            return _parser_error(exc)
         _report(
             f"unexpected {type(exc).__name__}: {_scrub(str(exc))} (run with -v for details)", exc
         )
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
+
+
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
+def split_verbose(args: list[str]) -> tuple[list[str], bool]:
+    """The arguments without ``-v``/``--verbose`` (before any ``--``), and whether one was
+    there: the flag is global, so it may follow the command too."""
+    kept: list[str] = []
+    verbose = False
+    for index, arg in enumerate(args):
+        if arg == "--":
+            kept.extend(args[index:])
+            break
+        if arg in VERBOSE_FLAGS:
+            verbose = True
+        else:
+            kept.append(arg)
+    return kept, verbose
+
+
+def _is_parser_error(exc: Exception) -> bool:
+    """An exception of typer's own command-line parser (its click is private, so it is known
+    by where it comes from and what it carries, not by class)."""
+    module = type(exc).__module__
+    return module.startswith(("typer.", "click.")) and hasattr(exc, "exit_code")
+
+
+def _parser_error(exc: Exception) -> int:
+    """A usage error as one ``sigilctl: error:`` sentence; no arguments at all shows help."""
+    ctx = getattr(exc, "ctx", None)
+    name = type(exc).__name__
+    if name == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())
+        return 2
+    if name == "Abort":
+        _report("interrupted", None)
+        return 130
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    message = " ".join(str(message).split()).rstrip(".")
+    message = message.replace(". Did you mean", "; did you mean")
+    message = re.sub(
+        r"\((?:Possible options|Did you mean):? ([^)]*?)\??\)", r"(did you mean \1?)", message
+    )
+    where = ctx.command_path if ctx is not None else "sigilctl"
+    prefix = f"{where.removeprefix('sigilctl').strip()}: " if where != "sigilctl" else ""
+    _report(f"{prefix}{message[:1].lower()}{message[1:]} (see '{where} --help')", None)
+    code = getattr(exc, "exit_code", 2)
+    return code if isinstance(code, int) else 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real descriptor (an in-process test's capture)
+        pass
 
 
 def _scrub(text: str) -> str:

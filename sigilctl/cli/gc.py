@@ -53,7 +53,9 @@ def render(result: GcResult) -> None:
     console = output.stdout()
     verb = "would delete" if result.dry_run else "deleted"
     if result.deleted:
-        table = output.table("job_id", "run_id", "execution", "status", "started", "bytes")
+        table = output.table(
+            "job_id", "run_id", "execution", "status", "started", "bytes", right=("bytes",)
+        )
         for e in result.deleted:
             table.add_row(
                 e.job_id,

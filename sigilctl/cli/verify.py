@@ -60,6 +60,17 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    latest: Annotated[
+        bool,
+        typer.Option(
+            "--latest",
+            help="With --all: only each job's latest run, and every job with no run is a "
+            "problem. With --source it is the CI gate that stays green when history exists.",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the problems and the summary.")
+    ] = False,
     root: RootOption = None,
     artifacts: ArtifactsOption = None,
     json_output: JsonOption = False,
@@ -74,23 +85,37 @@ def verify(
 
     located = cache(lambda: Workspace.locate(root, artifacts))
     request = VerifyRequest(
-        located, tuple(run_dirs or ()), all_runs, job, source, workers, attestation, pubkey
+        located,
+        tuple(run_dirs or ()),
+        all_runs,
+        job,
+        source,
+        workers,
+        attestation,
+        pubkey,
+        latest=latest,
     )
     with output.progress("verifying runs", PROGRESS_MIN_RUNS) as advance:
         result = run_verify(request, advance)
     if json_output:
         output.emit_json(result.as_json())
     else:
-        render(result)
+        render(result, quiet=quiet)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def render(result: VerifyResult) -> None:
+def render(result: VerifyResult, *, quiet: bool = False) -> None:
+    """One block per run (a table of every run beyond DETAIL_LIMIT, then a block per bad run);
+    ``quiet``: the bad runs' blocks and the summary only."""
     from sigilctl.cli import output
 
     console = output.stdout()
-    if len(result.runs) <= DETAIL_LIMIT:
+    if quiet:
+        for report in result.runs:
+            if not report.ok:
+                console.print(_run_table(report))
+    elif len(result.runs) <= DETAIL_LIMIT:
         for report in result.runs:
             console.print(_run_table(report))
     else:
@@ -98,6 +123,12 @@ def render(result: VerifyResult) -> None:
         for report in result.runs:
             if not report.ok:
                 console.print(_run_table(report))
+    for job_id in result.never_run or []:
+        console.print(
+            f"{output.mark(False)} job {output.cell(job_id)} has never run "
+            "(run it, or remove its folder under jobs/)",
+            markup=not output.is_plain(),
+        )
     bad = [r for r in result.runs if not r.ok]
     problems = sum(len(r.problems) for r in result.runs)
     stale = sum(1 for r in result.runs if r.source and r.source.state != "current")
@@ -114,6 +145,8 @@ def render(result: VerifyResult) -> None:
         summary += f", {stale} drifted from jobs/"
     if unsigned:
         summary += ", the attestation does not hold"
+    if result.never_run:
+        summary += f", {len(result.never_run)} job(s) never run"
     console.print(f"{output.mark(result.ok)} {summary}", markup=not output.is_plain())
 
 
@@ -135,6 +168,8 @@ def _run_table(report: RunReport) -> Group:
         CheckGroup.ARTIFACTS: f"{report.artifact_count} artifact(s)",
     }
     table = output.table("", "check", "detail")
+    table.columns[1].no_wrap = False
+    table.columns[2].overflow = "fold"
     by_group: dict[CheckGroup, list[str]] = {}
     for problem in report.problems:
         by_group.setdefault(problem.kind.group, []).append(
@@ -165,6 +200,9 @@ def _runs_table(result: VerifyResult) -> object:
     from sigilctl.cli import output
 
     table = output.table("", "job_id", "run_id", "status", "problems", title="Runs")
+    table.columns[1].no_wrap = True
+    table.columns[2].no_wrap = True
+    table.columns[4].overflow = "fold"
     for report in result.runs:
         kinds = sorted({p.kind.value for p in report.problems})
         if report.source and report.source.state != "current":

@@ -19,6 +19,7 @@ from typing import Any
 from sigilctl.errors import InputError, SigilError, StorageError
 from sigilctl.index import schema
 from sigilctl.index import sqlite as backend
+from sigilctl.index.advice import rebuild_advice
 from sigilctl.index.base import IndexAbsentError, SqlIndex, delete_execution
 from sigilctl.index.build import Build, ExecutionKey, Progress, ReindexResult
 from sigilctl.index.location import IndexLocation
@@ -91,11 +92,12 @@ class SqliteIndex(SqlIndex):
                     pass
                 conn, state = backend.open_for_read(self.db)
             if conn is None or state != "current":
-                raise _not_ready(self.db, state)
+                raise _not_ready(self.db, state, self.artifacts)
             yield SqliteExecutor(conn)
         except sqlite3.Error as exc:
             raise StorageError(
-                f"the index {self.db} cannot be read ({exc}); run 'sigilctl reindex' to rebuild it"
+                f"the index {self.db} cannot be read ({exc}); "
+                f"{rebuild_advice(self.db, self.artifacts)}"
             ) from None
         finally:
             if conn is not None:
@@ -126,7 +128,7 @@ class SqliteIndex(SqlIndex):
                 if state == "behind":
                     backend.migrate(conn)
                 elif state != "current":
-                    raise _not_ready(self.db, state)
+                    raise _not_ready(self.db, state, self.artifacts)
                 with backend.transaction(conn):
                     yield SqliteExecutor(conn)
         except sqlite3.Error as exc:
@@ -176,21 +178,22 @@ class SqliteIndex(SqlIndex):
         return ReindexResult(str(db), build.indexed, skipped, time.perf_counter() - started)
 
 
-def _not_ready(db: Path, state: str) -> SigilError:
+def _not_ready(db: Path, state: str, artifacts: Path) -> SigilError:
+    """Why the index cannot answer now, and how to get one that can (``reindex`` only where
+    it would work: sigilctl.index.advice)."""
     if state == "absent":
         return IndexAbsentError(
             f"there is no index at {db} yet; 'sigilctl runs' or 'sigilctl reindex' builds it"
         )
     if state == "newer":
         return StorageError(
-            f"the index {db} was written by a newer sigilctl; run 'sigilctl reindex'"
+            f"the index {db} was written by a newer sigilctl; {rebuild_advice(db, artifacts)}"
         )
     if state == "foreign":
         return InputError(f"{db} is a SQLite database but not a sigilctl run index")
     if state == "corrupt":
         return StorageError(
-            f"the index {db} is not a SQLite database (damaged?); run 'sigilctl reindex' to "
-            "rebuild it"
+            f"the index {db} is not a SQLite database (damaged?); {rebuild_advice(db, artifacts)}"
         )
     described = {
         "absent": "does not exist yet",

@@ -114,7 +114,9 @@ class Pipeline(Generic[P, R]):
             return self.params_model.model_validate(dict(params))
         except ValidationError as exc:
             raise InputError(
-                describe_validation_error(exc, source=source, prefix="params.")
+                describe_validation_error(
+                    exc, source=source, prefix="params.", model=self.params_model
+                )
             ) from None
 
     def snapshot(self) -> dict[str, Any]:

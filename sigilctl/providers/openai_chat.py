@@ -8,8 +8,11 @@ The ``openai`` package is imported only when a request is sent.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +23,7 @@ from sigilctl import env
 from sigilctl.errors import InputError
 from sigilctl.logs import get_logger
 from sigilctl.providers.base import GenerationRequest, GenerationResult, ProviderError, Usage
+from sigilctl.providers.progress import CallProgress, report
 from sigilctl.providers.retry import GaveUp, Retryable, RetryPolicy, call_with_retries, parse_policy
 
 if TYPE_CHECKING:
@@ -136,17 +140,38 @@ class OpenAIProvider:
         self.check_ready()
         policy = self._policy()
         body = request_body(request)
-        with OpenAI(
-            api_key=env.get(env.OPENAI_API_KEY),
-            base_url=self._base_url(),
-            max_retries=0,
-            timeout=policy.timeout,
-        ) as client:
+        call = CallProgress(
+            self.name,
+            request.model,
+            self.endpoint(),
+            attempt=1,
+            attempts=policy.max_retries + 1,
+            started=time.monotonic(),
+            deadline_s=policy.budget,
+        )
+
+        def attempting(attempt: int) -> None:
+            report(replace(call, attempt=attempt))
+
+        def waiting(attempt: int, failure: Retryable, wait: float) -> None:
+            self._log_retry(attempt, failure, wait)
+            report(replace(call, attempt=attempt, waiting_s=wait, reason=failure.reason))
+
+        with (
+            OpenAI(
+                api_key=env.get(env.OPENAI_API_KEY),
+                base_url=self._base_url(),
+                max_retries=0,
+                timeout=policy.timeout,
+            ) as client,
+            _reported_done(call),
+        ):
             try:
                 raw, attempts = call_with_retries(
                     lambda timeout: self._send(client, body, timeout),
                     policy,
-                    on_retry=self._log_retry,
+                    on_retry=waiting,
+                    on_attempt=attempting,
                 )
             except GaveUp as exc:
                 raise ProviderError(
@@ -257,6 +282,15 @@ class OpenAIProvider:
     @staticmethod
     def _log_retry(attempt: int, failure: Retryable, wait: float) -> None:
         log.info("attempt %d failed (%s); retrying in %.2f s", attempt, failure.reason, wait)
+
+
+@contextlib.contextmanager
+def _reported_done(call: CallProgress) -> Iterator[None]:
+    """Tell the progress callback the call is over, however it ended."""
+    try:
+        yield
+    finally:
+        report(replace(call, done=True))
 
 
 def request_body(request: GenerationRequest) -> dict[str, Any]:

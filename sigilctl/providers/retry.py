@@ -114,6 +114,7 @@ def call_with_retries(
     policy: RetryPolicy,
     *,
     on_retry: Callable[[int, Retryable, float], None] | None = None,
+    on_attempt: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
@@ -122,12 +123,15 @@ def call_with_retries(
 
     ``attempt_once`` raises Retryable for transient failures; anything else propagates at once.
     Raises GaveUp after the last attempt or when the deadline leaves no time to try again.
+    ``on_attempt(n)`` is told as attempt n starts, ``on_retry`` before each wait.
     """
     rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
     deadline = clock() + policy.budget
     attempt = 0
     while True:
         attempt += 1
+        if on_attempt is not None:
+            on_attempt(attempt)
         remaining = deadline - clock()
         try:
             return attempt_once(max(0.001, min(policy.timeout, remaining))), attempt

@@ -117,14 +117,18 @@ class SourceReport:
     """Whether today's jobs/ would give the same snapshots as the run recorded (``--source``)."""
 
     state: str
-    changed: list[str]
+    changed: list[str]  # the snapshots whose hash differs
     message: str
     current_run_id: str | None = None
+    # What changed in them: files (``jobs/_brands/x/context/02.md``) and brief fields
+    # (``brief: params.count``), see sigilctl.drift.
+    changes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "state": self.state,
             "changed": self.changed,
+            "changes": self.changes,
             "message": self.message,
             "current_run_id": self.current_run_id,
         }
@@ -184,10 +188,16 @@ class VerifyResult:
     """Every run verified by one command."""
 
     runs: list[RunReport]
+    # ``--latest``: jobs that have no run at all (not ok: the gate wants a run of every job);
+    # None when not asked.
+    never_run: list[str] | None = None
 
     @property
     def ok(self) -> bool:
-        return all(run.ok for run in self.runs)
+        return all(run.ok for run in self.runs) and not self.never_run
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "runs": [run.as_json() for run in self.runs]}
+        document: dict[str, Any] = {"ok": self.ok, "runs": [run.as_json() for run in self.runs]}
+        if self.never_run is not None:
+            document["never_run"] = self.never_run
+        return document

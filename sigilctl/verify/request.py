@@ -15,7 +15,7 @@ from sigilctl.errors import InputError
 from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.verify.batch import discover_runs, verify_many
 from sigilctl.verify.report import RunReport, VerifyResult
-from sigilctl.workspace import Workspace, is_path_like
+from sigilctl.workspace import Workspace, check_job_id, is_path_like
 
 # Called with (runs done, runs in total) as work completes.
 ProgressCallback = Callable[[int, int], None]
@@ -35,6 +35,8 @@ class VerifyRequest:
     # An attestation of the one run to check, and the public key it must be signed with.
     attestation: Path | None = None
     pubkey: Path | None = None
+    # With all_runs: only each job's latest run (the CI gate); jobs with no run are flagged.
+    latest: bool = False
 
 
 def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> VerifyResult:
@@ -45,7 +47,14 @@ def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> 
         raise InputError("give RUN_DIR arguments or --all, not both")
     if request.job_id is not None and not request.all_runs:
         raise InputError("--job narrows --all; add --all (or give the run directory instead)")
-    if request.all_runs:
+    if request.latest and not request.all_runs:
+        raise InputError("--latest narrows --all to each job's latest run; add --all")
+    never_run: list[str] | None = None
+    if request.all_runs and request.latest:
+        run_dirs, never_run = latest_runs(located(), request.job_id)
+        if not run_dirs and not never_run:
+            raise InputError(f"nothing to verify: no jobs and no runs under {located().root}")
+    elif request.all_runs:
         artifacts = located().artifacts
         run_dirs = discover_runs(artifacts, request.job_id)
         if not run_dirs:
@@ -75,7 +84,35 @@ def verify(request: VerifyRequest, progress: ProgressCallback | None = None) -> 
         checker = SourceChecker(located())
         for report in reports:
             report.source = checker.check(report.run_dir)
-    return VerifyResult(reports)
+    return VerifyResult(reports, never_run)
+
+
+def latest_runs(workspace: Workspace, job_id: str | None = None) -> tuple[list[Path], list[str]]:
+    """Each job's latest run (SPEC §7: latest finished_at, ties by run_id), and the jobs under
+    jobs/ that have none. Jobs are those under jobs/ and those with runs under artifacts/."""
+    from sigilctl.lookup import latest_run
+    from sigilctl.store import RunStore, is_hidden
+
+    store = RunStore(workspace.artifacts)
+    if job_id is not None:
+        check_job_id(job_id, source="--job")
+        names = [job_id]
+    else:
+        with_runs = (
+            {p.name for p in workspace.artifacts.iterdir() if p.is_dir() and not is_hidden(p.name)}
+            if workspace.artifacts.is_dir()
+            else set()
+        )
+        names = sorted(set(workspace.job_ids()) | with_runs)
+    run_dirs: list[Path] = []
+    never_run: list[str] = []
+    for name in names:
+        latest = latest_run(store, name) if (workspace.artifacts / name).is_dir() else None
+        if latest is None:
+            never_run.append(name)
+        else:
+            run_dirs.append(latest)
+    return run_dirs, never_run
 
 
 def _check_attestation_usage(request: VerifyRequest, run_dirs: list[Path]) -> None:

@@ -170,10 +170,11 @@ def test_bad_input_is_one_sentence_and_exit_2(
 @pytest.mark.parametrize(
     ("job", "words"),
     [
-        ("no-such-job", ["no job 'no-such-job'", "ig-test-001"]),
+        ("no-such-job", ["no job 'no-such-job'", "'sigilctl jobs' lists them"]),
+        ("ig-tset-001", ["no job 'ig-tset-001'", "did you mean 'ig-test-001'"]),
         ("jobs/ig-test-001/missing.yaml", ["no brief at"]),
         ("bad/..//", ["no brief"]),
-        ("-x", ["No such option"]),
+        ("-x", ["sigilctl: error: run: no such option: -x"]),
     ],
 )
 def test_bad_job_argument(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from sigilctl import pipelines, resolve
+from sigilctl import pipelines, shared_reads
 from sigilctl.pipelines.base import Pipeline
 from sigilctl.pipelines.inputs import PipelineInputs
 from sigilctl.pipelines.instagram_copy import InstagramCopy
@@ -122,7 +122,7 @@ def leaky(monkeypatch: pytest.MonkeyPatch) -> None:
         return LeakyCopy()
 
     monkeypatch.setattr(pipelines, "get_pipeline", get)
-    monkeypatch.setattr(resolve, "get_pipeline", get)
+    monkeypatch.setattr(shared_reads, "get_pipeline", get)  # what resolve_job loads through
 
 
 def test_a_pipeline_that_reads_beyond_its_snapshots_fails_replay(

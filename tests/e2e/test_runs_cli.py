@@ -204,7 +204,7 @@ def test_db_flag_and_environment_move_the_index(
         (("--status", "done"), "--status 'done' is not a run status"),
         (("--since", "last week"), "--since 'last week' is not a date"),
         (("--since", "2026-02-30"), "--since '2026-02-30' is not a date"),
-        (("--limit", "0"), "--limit"),
+        (("--limit", "-1"), "--limit"),
     ],
 )
 def test_bad_filters_exit_2_with_one_sentence(

@@ -313,7 +313,8 @@ def test_ci_doc_shows_the_ready_workflow_and_every_check() -> None:
     steps = yaml.safe_load(block)["jobs"]["prove"]["steps"]
     commands = [step.get("run", "") for step in steps]
     assert any(c.startswith("sigilctl smoke --junit-xml ") for c in commands)
-    assert "sigilctl verify --all" in commands
+    assert "sigilctl verify --all --quiet" in commands
+    assert "sigilctl verify --all --source --latest --quiet" in commands
     listed = re.findall(r"^\| (\d+) \| `(\w+)` \|", doc, flags=re.MULTILINE)
     assert listed == [(str(i), name) for i, name in enumerate(NAMES, start=1)]
 
@@ -341,6 +342,7 @@ def test_shell_recipe_runs_both_steps_and_exits_with_the_worse_code(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"smoke: {N} passed, 0 failed\n" in proc.stdout
     assert re.search(r"artifact_(hash|size)_mismatch", proc.stdout)
-    assert "== smoke exit 0, verify exit 1" in proc.stdout
+    assert "== smoke exit 0, verify exit 1, latest gate exit 1" in proc.stdout
+    assert "job email-test-001 has never run" in proc.stdout
     suite = ET.parse(tmp_path / "reports" / "sigilctl-smoke.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0"
