@@ -133,7 +133,9 @@ class CeleryQueue:
         return self._app
 
     def start(self) -> None:
-        return None
+        """Build the Celery app now, in the starting thread: importing celery for the first
+        time from several request threads at once fails (a half-imported module)."""
+        self.app  # noqa: B018 - built for its side effect
 
     def enqueue(self, record: TaskRecord) -> None:
         from kombu.exceptions import OperationalError
