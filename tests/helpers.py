@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 ENV_PREFIXES = ("SIGILCTL_", "LANGFUSE_", "OPENAI_", "OTEL_")
@@ -86,3 +87,26 @@ def failing_openai(monkeypatch: object, *, retries: int = 0) -> None:
         ("SIGILCTL_OPENAI_TIMEOUT", "2"),
     ):
         monkeypatch.setenv(name, value)  # type: ignore[attr-defined]
+
+
+def run_json(cli: Any, *args: str, job: str = "ig-test-001") -> dict[str, Any]:
+    """``sigilctl run JOB --json ARGS`` through the in-process CLI; it must succeed."""
+    result = cli("run", job, "--json", *args)
+    assert result.code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert isinstance(document, dict)
+    return document
+
+
+def run_result(cli: Any, *argv: str) -> tuple[Result, dict[str, Any]]:
+    """``sigilctl ARGV --json`` through the in-process CLI, succeeded or not, and its document."""
+    result = cli(*argv, "--json")
+    return result, json.loads(result.stdout)
+
+
+def visible_runs(workspace: Path, job: str = "ig-test-001") -> list[Path]:
+    """The published run folders of ``job`` (hidden build, swap and history folders left out)."""
+    job_dir = workspace / "artifacts" / job
+    if not job_dir.is_dir():
+        return []
+    return sorted(p for p in job_dir.iterdir() if not p.name.startswith("."))

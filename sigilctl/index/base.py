@@ -56,11 +56,16 @@ def write_executions(db: Executor, job_id: str, run_id: str, executions: list[Ru
         if execution_id not in keep:
             delete_execution(db, (job_id, run_id, execution_id))
     for rows in executions:
-        db.run(schema.UPSERT_RUN, rows.run)
-        for statement in schema.DELETE_CHILDREN:
-            db.run(statement, rows.key)
-        db.run_many(schema.INSERT_SNAPSHOT, rows.snapshots)
-        db.run_many(schema.INSERT_ARTIFACT, rows.artifacts)
+        upsert_execution(db, rows)
+
+
+def upsert_execution(db: Executor, rows: RunRows) -> None:
+    """Insert or replace one execution's row and its children (caller holds the transaction)."""
+    db.run(schema.UPSERT_RUN, rows.run)
+    for statement in schema.DELETE_CHILDREN:
+        db.run(statement, rows.key)
+    db.run_many(schema.INSERT_SNAPSHOT, rows.snapshots)
+    db.run_many(schema.INSERT_ARTIFACT, rows.artifacts)
 
 
 def delete_execution(db: Executor, key: tuple[str, str, str]) -> None:

@@ -27,7 +27,7 @@ from psycopg import errors as pg_errors
 from sigilctl.errors import InputError, SigilError, StorageError
 from sigilctl.index import postgres as pg
 from sigilctl.index import schema
-from sigilctl.index.base import IndexAbsentError, SqlIndex, delete_execution
+from sigilctl.index.base import IndexAbsentError, SqlIndex, delete_execution, upsert_execution
 from sigilctl.index.build import Build, ExecutionKey, Progress, ReindexResult
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.rows import RunRows
@@ -69,11 +69,7 @@ class PgSink(pg.PgExecutor):
         return f"COPY {self.prefix}{table} ({', '.join(schema.TABLES[table])}) FROM STDIN"
 
     def upsert(self, rows: RunRows) -> None:
-        self.run(schema.UPSERT_RUN, rows.run)
-        for statement in schema.DELETE_CHILDREN:
-            self.run(statement, rows.key)
-        self.run_many(schema.INSERT_SNAPSHOT, rows.snapshots)
-        self.run_many(schema.INSERT_ARTIFACT, rows.artifacts)
+        upsert_execution(self, rows)
 
     def delete(self, key: ExecutionKey) -> None:
         delete_execution(self, key)

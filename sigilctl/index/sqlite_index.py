@@ -20,7 +20,7 @@ from sigilctl.errors import InputError, SigilError, StorageError
 from sigilctl.index import schema
 from sigilctl.index import sqlite as backend
 from sigilctl.index.advice import rebuild_advice
-from sigilctl.index.base import IndexAbsentError, SqlIndex, delete_execution
+from sigilctl.index.base import IndexAbsentError, SqlIndex, delete_execution, upsert_execution
 from sigilctl.index.build import Build, ExecutionKey, Progress, ReindexResult
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.rows import RunRows
@@ -53,11 +53,7 @@ class SqliteSink(SqliteExecutor):
         self.conn.executemany(SQL(schema.INSERT_ARTIFACT), [a for r in batch for a in r.artifacts])
 
     def upsert(self, rows: RunRows) -> None:
-        self.run(schema.UPSERT_RUN, rows.run)
-        for statement in schema.DELETE_CHILDREN:
-            self.run(statement, rows.key)
-        self.run_many(schema.INSERT_SNAPSHOT, rows.snapshots)
-        self.run_many(schema.INSERT_ARTIFACT, rows.artifacts)
+        upsert_execution(self, rows)
 
     def delete(self, key: ExecutionKey) -> None:
         delete_execution(self, key)

@@ -22,7 +22,7 @@ from typing import Any
 
 from sigilctl.logs import get_logger
 from sigilctl.manifest import utc_now
-from sigilctl.service.tasks import TaskRecord
+from sigilctl.service.tasks import RecordedTasks, TaskRecord
 from sigilctl.workspace import Workspace
 
 log = get_logger("service")
@@ -47,7 +47,7 @@ def queue_path(workspace: Workspace) -> Path:
     return workspace.artifacts / ".sigilctl" / QUEUE_FILE
 
 
-class LocalTaskStore:
+class LocalTaskStore(RecordedTasks):
     """Task records in one SQLite file (WAL); each call opens a short connection."""
 
     def __init__(self, path: Path) -> None:
@@ -117,25 +117,6 @@ class LocalTaskStore:
             record = TaskRecord.model_validate_json(row[0]).model_copy(update=fields)
             self._update(conn, record)
             return record
-
-    def mark_running(self, queue_job_id: str, worker: str) -> TaskRecord | None:
-        current = self.get(queue_job_id)
-        if current is None:
-            return None
-        if current.status == "running" and current.worker == worker:
-            return current  # claimed by this worker just now
-        return self._change(
-            queue_job_id,
-            status="running",
-            worker=worker,
-            started_at=utc_now(),
-            attempts=current.attempts + 1,
-        )
-
-    def finish(
-        self, queue_job_id: str, status: str, *, cached: bool | None, error: str | None
-    ) -> None:
-        self._change(queue_job_id, status=status, cached=cached, error=error, finished_at=utc_now())
 
     def claim(self, worker: str) -> TaskRecord | None:
         """Take the oldest queued task for ``worker`` (atomically: one worker gets it)."""

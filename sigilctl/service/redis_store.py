@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sigilctl.manifest import utc_now
-from sigilctl.service.tasks import TaskRecord
+from sigilctl.service.tasks import RecordedTasks, TaskRecord
 
 if TYPE_CHECKING:
     import redis
@@ -27,7 +26,7 @@ def connect(url: str) -> redis.Redis:
     )
 
 
-class RedisTaskStore:
+class RedisTaskStore(RecordedTasks):
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
@@ -59,20 +58,3 @@ class RedisTaskStore:
         record = current.model_copy(update=fields)
         self.client.set(self._key(queue_job_id), record.model_dump_json(), ex=RECORD_TTL_S)
         return record
-
-    def mark_running(self, queue_job_id: str, worker: str) -> TaskRecord | None:
-        current = self.get(queue_job_id)
-        if current is None:
-            return None
-        return self._change(
-            queue_job_id,
-            status="running",
-            worker=worker,
-            started_at=utc_now(),
-            attempts=current.attempts + 1,
-        )
-
-    def finish(
-        self, queue_job_id: str, status: str, *, cached: bool | None, error: str | None
-    ) -> None:
-        self._change(queue_job_id, status=status, cached=cached, error=error, finished_at=utc_now())

@@ -13,6 +13,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sigilctl.manifest import utc_now
+
 TaskStatus = Literal["queued", "running", "succeeded", "failed", "partial"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "partial"})
 
@@ -94,3 +96,34 @@ class TaskStore(Protocol):
     def finish(
         self, queue_job_id: str, status: str, *, cached: bool | None, error: str | None
     ) -> None: ...
+
+
+class RecordedTasks:
+    """What both task stores do the same way on top of ``get`` and ``_change`` (the embedded
+    queue's SQLite file, the Celery deployment's Redis keys)."""
+
+    def get(self, queue_job_id: str) -> TaskRecord | None:
+        raise NotImplementedError
+
+    def _change(self, queue_job_id: str, **fields: Any) -> TaskRecord | None:
+        raise NotImplementedError
+
+    def mark_running(self, queue_job_id: str, worker: str) -> TaskRecord | None:
+        """The task is running on ``worker`` now (one more attempt, unless it already is)."""
+        current = self.get(queue_job_id)
+        if current is None:
+            return None
+        if current.status == "running" and current.worker == worker:
+            return current  # claimed by this worker just now
+        return self._change(
+            queue_job_id,
+            status="running",
+            worker=worker,
+            started_at=utc_now(),
+            attempts=current.attempts + 1,
+        )
+
+    def finish(
+        self, queue_job_id: str, status: str, *, cached: bool | None, error: str | None
+    ) -> None:
+        self._change(queue_job_id, status=status, cached=cached, error=error, finished_at=utc_now())

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from sigilctl.verify import verify_run
-from tests.helpers import Result, run_python
+from tests.helpers import Result, run_json, run_python, visible_runs
 
 JOB = "ig-test-001"
 Cli = Callable[..., Result]
@@ -89,13 +89,6 @@ def killed(workspace: Path, inject: str, *args: str) -> None:
     assert proc.code == -signal.SIGKILL, (proc.code, proc.stderr)
 
 
-def visible_runs(workspace: Path) -> list[Path]:
-    job_dir = workspace / "artifacts" / JOB
-    if not job_dir.is_dir():
-        return []
-    return sorted(p for p in job_dir.iterdir() if not p.name.startswith("."))
-
-
 def hidden_build_dirs(workspace: Path) -> list[str]:
     job_dir = workspace / "artifacts" / JOB
     if not job_dir.is_dir():
@@ -146,14 +139,6 @@ def assert_consistent(workspace: Path, cli: Cli) -> set[str]:
     ids = {p.name for p in visible}
     assert indexed_run_ids(cli) == ids
     return ids
-
-
-def run_json(cli: Cli, *args: str) -> dict[str, object]:
-    result = cli("run", JOB, "--json", *args)
-    assert result.code == 0, result.stderr
-    document = json.loads(result.stdout)
-    assert isinstance(document, dict)
-    return document
 
 
 def assert_next_run_recovers(workspace: Path, cli: Cli) -> dict[str, object]:

@@ -449,22 +449,6 @@ def test_an_unreachable_postgres_index_is_one_sentence(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines()[-1].startswith("sigilctl: error: cannot reach")
 
 
-def test_commands_that_do_not_open_a_postgres_index_never_import_psycopg(
-    workspace: Path, cli: Cli
-) -> None:
-    run_dir = run_ok(cli, "ig-test-001")["run_dir"]
-    probe = (
-        "import sys\n"
-        "from sigilctl.cli import run_cli\n"
-        "codes = [run_cli(a) for a in (['--help'], ['run', 'ig-test-001'], ['show', 'ig-test-001'],\n"
-        f"         ['verify', {str(run_dir)!r}], ['reindex'], ['runs'], ['stats'])]\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'psycopg_pool'))\n"
-        "sys.stderr.write(f'CODES={codes} HEAVY={heavy}')\n"
-    )
-    proc = run_python("-c", probe, cwd=workspace)
-    assert "CODES=[0, 0, 0, 0, 0, 0, 0] HEAVY=[]" in proc.stderr, proc.stderr
-
-
 # -- PostgreSQL: SIGKILL during a rebuild ----------------------------------------------------
 
 PG_REINDEX_POINTS = [

@@ -31,7 +31,14 @@ from sigilctl.providers.retry import (
     parse_policy,
     retry_after_seconds,
 )
-from tests.helpers import ENV_PREFIXES, REPO, Result, run_python, run_subprocess
+from tests.helpers import (
+    ENV_PREFIXES,
+    REPO,
+    run_python,
+    run_result,
+    run_subprocess,
+    visible_runs,
+)
 from tests.openai_server import FakeOpenAI, Reply, captions, completion, serve
 
 JOB = "ig-launch-openai"
@@ -60,18 +67,6 @@ def openai_env(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> dict[str,
 
 def manifest_of(run_dir: str) -> dict[str, Any]:
     return json.loads(Path(run_dir, "manifest.json").read_text())  # type: ignore[no-any-return]
-
-
-def run_json(cli: Any, *args: str) -> tuple[Result, dict[str, Any]]:
-    result = cli(*args, "run", JOB, "--json")
-    return result, json.loads(result.stdout)
-
-
-def visible_runs(workspace: Path) -> list[Path]:
-    job_dir = workspace / "artifacts" / JOB
-    if not job_dir.is_dir():
-        return []
-    return [p for p in job_dir.iterdir() if not p.name.startswith(".")]
 
 
 # --- pieces ---------------------------------------------------------------------------------
@@ -165,7 +160,7 @@ def test_captions_come_from_the_server_and_the_request_carries_the_brief(
     workspace: Path, server: FakeOpenAI, openai_env: dict[str, str], cli: Any
 ) -> None:
     server.default = Reply(body=completion(captions(4, "marker-7f3a")))
-    result, out = run_json(cli)
+    result, out = run_result(cli, "run", JOB)
     assert result.code == 0, result.stderr
     assert out["status"] == "succeeded"
     assert out["cached"] is False
@@ -206,7 +201,7 @@ def test_captions_come_from_the_server_and_the_request_carries_the_brief(
     model_config = json.loads(Path(out["run_dir"], "inputs/model_config.resolved.json").read_text())
     assert "127.0.0.1" not in json.dumps(model_config)  # the endpoint is not an input
 
-    again, out2 = run_json(cli)
+    again, out2 = run_result(cli, "run", JOB)
     assert again.code == 0
     assert out2["cached"] is True
     assert out2["run_id"] == out["run_id"]
@@ -219,7 +214,7 @@ def test_429_then_200_retries_after_the_servers_delay(
     server.push(
         Reply(status=429, headers={"retry-after": "0.4"}, body={"error": {"message": "slow"}})
     )
-    result, out = run_json(cli)
+    result, out = run_result(cli, "run", JOB)
     assert result.code == 0 and out["status"] == "succeeded", result.stderr
     first, second = server.requests
     assert second.at - first.at >= 0.4
@@ -236,7 +231,7 @@ def test_persistent_500_fails_bounded_and_a_healthy_server_later_succeeds(
     monkeypatch.setenv("SIGILCTL_OPENAI_MAX_RETRIES", "1")
     server.default = Reply(status=500, body={"error": {"message": "boom"}})
     started = time.monotonic()
-    result, out = run_json(cli)
+    result, out = run_result(cli, "run", JOB)
     assert time.monotonic() - started < 5
     assert result.code == 1
     assert out["status"] == "failed"
@@ -253,7 +248,7 @@ def test_persistent_500_fails_bounded_and_a_healthy_server_later_succeeds(
     assert manifest["usage"] is None
 
     server.default = Reply(body=completion(captions(4)))
-    healed, out2 = run_json(cli)
+    healed, out2 = run_result(cli, "run", JOB)
     assert healed.code == 0
     assert out2["status"] == "succeeded"
     assert out2["cached"] is False
@@ -289,7 +284,7 @@ def test_a_reply_that_is_not_a_caption_set_fails_the_run(
     message: str,
 ) -> None:
     server.default = reply
-    result, out = run_json(cli)
+    result, out = run_result(cli, "run", JOB)
     assert result.code == 1
     assert out["status"] == "failed"
     assert message in out["error"]
@@ -304,7 +299,7 @@ def test_a_fenced_reply_is_accepted(
     workspace: Path, server: FakeOpenAI, openai_env: dict[str, str], cli: Any
 ) -> None:
     server.default = Reply(body=completion("```json\n" + captions(4) + "\n```"))
-    result, out = run_json(cli)
+    result, out = run_result(cli, "run", JOB)
     assert result.code == 0 and out["status"] == "succeeded", out["error"]
 
 
@@ -319,7 +314,7 @@ def test_a_slow_server_times_out_within_the_bound(
     monkeypatch.setenv("SIGILCTL_OPENAI_MAX_RETRIES", "1")
     server.default = Reply(body=completion(captions(4)), delay=30)
     started = time.monotonic()
-    result, out = run_json(cli)
+    result, out = run_result(cli, "run", JOB)
     elapsed = time.monotonic() - started
     assert result.code == 1
     assert out["status"] == "failed"
@@ -332,7 +327,7 @@ def test_a_client_error_is_not_retried_and_names_the_key_variable(
     workspace: Path, server: FakeOpenAI, openai_env: dict[str, str], cli: Any
 ) -> None:
     server.default = Reply(status=401, body={"error": {"message": f"Incorrect API key {KEY}"}})
-    result, out = run_json(cli)
+    result, out = run_result(cli, "run", JOB)
     assert result.code == 1
     assert len(server.requests) == 1
     assert (
@@ -379,7 +374,7 @@ def test_provider_offline_runs_an_openai_job_without_a_key(
     cli: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    online, out_online = run_json(cli)
+    online, out_online = run_result(cli, "run", JOB)
     monkeypatch.delenv("OPENAI_API_KEY")
     offline = cli("run", "--provider", "offline", JOB, "--json")
     out_offline = json.loads(offline.stdout)
@@ -459,7 +454,7 @@ def test_sigkill_during_the_request_leaves_no_half_run(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
-    assert visible_runs(workspace) == []
+    assert visible_runs(workspace, JOB) == []
     checked = run_subprocess("verify", "--all", "--json", cwd=workspace)
     assert checked.code in (0, 2), checked.stderr  # clean, or nothing to verify
 
@@ -467,4 +462,4 @@ def test_sigkill_during_the_request_leaves_no_half_run(
     result = run_subprocess("run", JOB, "--json", cwd=workspace, env=openai_env)
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "succeeded"
-    assert [p.name for p in visible_runs(workspace)] == [json.loads(result.stdout)["run_id"]]
+    assert [p.name for p in visible_runs(workspace, JOB)] == [json.loads(result.stdout)["run_id"]]

@@ -12,17 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.helpers import REPO, run_subprocess
+from tests.helpers import run_json, run_subprocess
 
 RUN_KEYS = {"job_id", "run_id", "inputs_hash", "status", "cached", "run_dir", "langfuse_trace_id"}
-
-
-def run_json(cli: Callable[..., object], *args: str) -> dict[str, object]:
-    result = cli("run", "ig-test-001", "--json", *args)
-    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
-    document = json.loads(result.stdout)  # type: ignore[attr-defined]
-    assert isinstance(document, dict)
-    return document
 
 
 def test_run_writes_a_whole_run(workspace: Path, cli: Callable[..., object]) -> None:
@@ -192,20 +184,6 @@ def test_python_dash_m_and_version(workspace: Path) -> None:
     result = run_subprocess("run", "ig-test-001", "--json", cwd=workspace)
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "succeeded"
-
-
-def test_help_does_not_import_heavy_packages(workspace: Path) -> None:
-    code = (
-        "import sys, runpy; sys.argv=['sigilctl', '--help'];\n"
-        "try: runpy.run_module('sigilctl', run_name='__main__')\n"
-        "except SystemExit: pass\n"
-        "heavy=[m for m in sys.modules if m.split('.')[0] in ('openai','langfuse','opentelemetry')]\n"
-        "print('HEAVY=' + ','.join(heavy))"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
-    )
-    assert "HEAVY=\n" in proc.stdout
 
 
 def test_concurrent_runs_execute_once(workspace: Path) -> None:

@@ -22,7 +22,7 @@ from sigilctl.observability.settings import decide, in_sample
 from sigilctl.smoke.langfuse_view import server_estimates_cost, tree_lines
 from sigilctl.smoke.receiver import OtlpReceiver
 from tests.helpers import LANGFUSE_TEST_SECRET as SECRET
-from tests.helpers import REPO, Result, langfuse_env, run_python
+from tests.helpers import REPO, langfuse_env, run_python, run_result
 
 JOB = "ig-test-001"
 META = "langfuse.trace.metadata."
@@ -55,12 +55,6 @@ def traced(receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) -> OtlpRecei
     for name, value in langfuse_env(receiver.base_url).items():
         monkeypatch.setenv(name, value)
     return receiver
-
-
-def run_json(cli: Any, *args: str) -> tuple[Result, dict[str, Any]]:
-    result = cli("run", *args, "--json")
-    assert result.code in (0, 1), result.stderr
-    return result, json.loads(result.stdout)
 
 
 def manifest_of(out: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +97,7 @@ def set_observability(workspace: Path, enabled: bool, rate: float) -> None:
 def test_a_run_is_one_trace_with_a_true_root_carrying_input_output_and_plain_ids(
     workspace: Path, traced: OtlpReceiver, cli: Any
 ) -> None:
-    result, out = run_json(cli, JOB)
+    result, out = run_result(cli, "run", JOB)
     assert result.code == 0 and result.stderr == ""
     trace_id = out["langfuse_trace_id"]
     spans = [s for s in traced.spans if s.trace_id == trace_id]
@@ -172,7 +166,7 @@ def test_environment_and_release_come_from_langfuses_variables(
 ) -> None:
     monkeypatch.setenv("LANGFUSE_TRACING_ENVIRONMENT", "staging")
     monkeypatch.setenv("LANGFUSE_RELEASE", "r-2026.11")
-    _, out = run_json(cli, JOB)
+    _, out = run_result(cli, "run", JOB)
     view = shown(traced, out["langfuse_trace_id"])
     assert (view["environment"], view["release"]) == ("staging", "r-2026.11")
     assert {o["environment"] for o in view["observations"]} == {"staging"}
@@ -188,7 +182,7 @@ def test_a_failed_llm_call_is_an_error_generation_with_explicit_zero_cost(
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "cd" * 20)
         monkeypatch.setenv("SIGILCTL_OPENAI_MAX_RETRIES", "0")
-        result, out = run_json(cli, "ig-launch-openai")
+        result, out = run_result(cli, "run", "ig-launch-openai")
     assert result.code == 1 and out["status"] == "failed"
     view = shown(traced, out["langfuse_trace_id"])
     generation = observation(view, "caption_generation")
@@ -214,7 +208,7 @@ def test_the_openai_generation_carries_model_usage_and_parameters(
     with serve() as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "ab" * 20)
-        _, out = run_json(cli, "ig-launch-openai")
+        _, out = run_result(cli, "run", "ig-launch-openai")
     generation = observation(shown(traced, out["langfuse_trace_id"]), "caption_generation")
     assert generation["model"] == "gpt-4o-mini-2024-07-18"
     assert generation["usageDetails"] == {"input": 321, "output": 123, "total": 444}
@@ -225,7 +219,7 @@ def test_the_openai_generation_carries_model_usage_and_parameters(
 def test_show_links_the_trace_on_the_host_the_manifest_records(
     workspace: Path, traced: OtlpReceiver, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, out = run_json(cli, JOB)
+    _, out = run_result(cli, "run", JOB)
     trace_id = out["langfuse_trace_id"]
     # a colleague reads the run with another host configured, or none at all
     for reader_host in ("https://elsewhere.example", None):
@@ -246,7 +240,7 @@ def test_credentials_in_the_langfuse_url_never_reach_the_manifest_the_link_or_th
     host = receiver.base_url.replace("http://", f"http://user:{token}@") + f"/?token={token}"
     for name, value in langfuse_env(host).items():
         monkeypatch.setenv(name, value)
-    result, out = run_json(cli, JOB)
+    result, out = run_result(cli, "run", JOB)
     health = cli("trace-health", "--json")
     shown_run = cli("show", out["run_id"], "--json")
     manifest = manifest_of(out)
@@ -265,14 +259,14 @@ def test_credentials_in_the_langfuse_url_never_reach_the_manifest_the_link_or_th
 def test_tracing_changes_no_identity_and_a_cache_hit_sends_nothing(
     workspace: Path, traced: OtlpReceiver, cli: Any
 ) -> None:
-    _, plain = run_json(cli, JOB, "--no-trace")
+    _, plain = run_result(cli, "run", JOB, "--no-trace")
     assert plain["langfuse_trace_id"] is None and traced.spans == []
-    _, forced = run_json(cli, JOB, "--force")
+    _, forced = run_result(cli, "run", JOB, "--force")
     assert (forced["run_id"], forced["inputs_hash"]) == (plain["run_id"], plain["inputs_hash"])
-    _, cached = run_json(cli, JOB)
+    _, cached = run_result(cli, "run", JOB)
     assert cached["cached"] is True
     assert cached["langfuse_trace_id"] == forced["langfuse_trace_id"]  # the run it reused
-    _, again = run_json(cli, JOB, "--force")
+    _, again = run_result(cli, "run", JOB, "--force")
     assert again["langfuse_trace_id"] not in (None, forced["langfuse_trace_id"])
     assert traced.trace_ids() == {forced["langfuse_trace_id"], again["langfuse_trace_id"]}
     assert traced.posts == 2  # one request per traced run, none for the cache hit
@@ -281,14 +275,14 @@ def test_tracing_changes_no_identity_and_a_cache_hit_sends_nothing(
 def test_sample_rate_zero_and_enabled_false_send_nothing_and_keep_the_run_id(
     workspace: Path, traced: OtlpReceiver, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, first = run_json(cli, JOB, "--no-trace")
+    _, first = run_result(cli, "run", JOB, "--no-trace")
     monkeypatch.setenv("SIGILCTL_TRACE_SAMPLE_RATE", "0")
-    _, sampled_out = run_json(cli, JOB, "--force")
+    _, sampled_out = run_result(cli, "run", JOB, "--force")
     monkeypatch.delenv("SIGILCTL_TRACE_SAMPLE_RATE")
     set_observability(workspace, enabled=False, rate=1.0)
-    _, disabled = run_json(cli, JOB, "--force")
+    _, disabled = run_result(cli, "run", JOB, "--force")
     set_observability(workspace, enabled=True, rate=0.0)
-    _, brief_zero = run_json(cli, JOB, "--force")
+    _, brief_zero = run_result(cli, "run", JOB, "--force")
     for out in (sampled_out, disabled, brief_zero):
         assert out["run_id"] == first["run_id"]
         assert out["langfuse_trace_id"] is None
@@ -301,10 +295,10 @@ def test_the_environment_rate_overrides_the_brief(
 ) -> None:
     set_observability(workspace, enabled=True, rate=0.0)
     monkeypatch.setenv("SIGILCTL_TRACE_SAMPLE_RATE", "1")
-    _, out = run_json(cli, JOB)
+    _, out = run_result(cli, "run", JOB)
     assert out["langfuse_trace_id"]
     monkeypatch.setenv("SIGILCTL_TRACE_SAMPLE_RATE", "lots")
-    result, out = run_json(cli, JOB, "--force")
+    result, out = run_result(cli, "run", JOB, "--force")
     assert out["langfuse_trace_id"] is None
     assert result.stderr.count("\n") == 1 and "SIGILCTL_TRACE_SAMPLE_RATE" in result.stderr
 
@@ -337,7 +331,7 @@ def test_bad_sdk_settings_neither_break_nor_untrace_a_run(
     monkeypatch.setenv("LANGFUSE_SAMPLE_RATE", "often")
     monkeypatch.setenv("LANGFUSE_FLUSH_INTERVAL", "later")
     monkeypatch.setenv("LANGFUSE_FLUSH_AT", "many")
-    result, out = run_json(cli, JOB)
+    result, out = run_result(cli, "run", JOB)
     assert out["status"] == "succeeded" and result.stderr == ""
     assert out["langfuse_trace_id"], "a bad SDK setting untraced the run"
     assert tree_lines(shown(traced, out["langfuse_trace_id"])) == EXPECTED_TREE
@@ -349,7 +343,7 @@ def test_a_malformed_setting_of_ours_is_named_once_and_the_default_used(
 ) -> None:
     monkeypatch.setenv("SIGILCTL_TRACE_FLUSH_TIMEOUT", "soonish")
     monkeypatch.setenv("SIGILCTL_TRACE_SPOOL_MAX_MB", "-3")
-    result, out = run_json(cli, JOB)
+    result, out = run_result(cli, "run", JOB)
     assert out["status"] == "succeeded" and out["langfuse_trace_id"]
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("sigilctl: warning: tracing:")
@@ -359,22 +353,6 @@ def test_a_malformed_setting_of_ours_is_named_once_and_the_default_used(
 
 
 # --- loading, and what is loaded ------------------------------------------------------------
-
-
-def test_no_command_but_a_traced_run_loads_the_sdk_or_opentelemetry(workspace: Path) -> None:
-    script = textwrap.dedent(
-        """
-        import sys
-        from sigilctl.cli import run_cli
-        codes = [run_cli(["--help"]), run_cli(["run", "ig-test-001", "--json"]),
-                 run_cli(["show", "ig-test-001"]), run_cli(["verify", "--all"]),
-                 run_cli(["reindex"]), run_cli(["traces", "status"])]
-        heavy = {"langfuse", "opentelemetry", "httpx"}
-        print(codes, sorted({m.split(".")[0] for m in sys.modules} & heavy))
-        """
-    )
-    proc = run_python("-c", script, cwd=workspace)
-    assert proc.stdout.splitlines()[-1] == "[0, 0, 0, 0, 0, 0] []", proc.stdout + proc.stderr
 
 
 def test_a_traced_run_registers_no_exit_handler_and_leaves_the_global_provider_alone(
