@@ -110,3 +110,21 @@ def visible_runs(workspace: Path, job: str = "ig-test-001") -> list[Path]:
     if not job_dir.is_dir():
         return []
     return sorted(p for p in job_dir.iterdir() if not p.name.startswith("."))
+
+
+def add_job(root: Path, job_id: str, source: str = "ig-test-001") -> None:
+    """A copy of job ``source`` under another id: same pipeline, another run_id."""
+    import shutil
+
+    target = root / "jobs" / job_id
+    shutil.copytree(root / "jobs" / source, target)
+    brief = target / "brief.yaml"
+    brief.write_text(brief.read_text().replace(f"job_id: {source}", f"job_id: {job_id}"))
+
+
+def listed(cli: Any, *args: str) -> list[dict[str, Any]]:
+    """``sigilctl runs --json ARGS``; it must succeed."""
+    result = cli("runs", "--json", *args)
+    assert result.code == 0, result.stderr
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows

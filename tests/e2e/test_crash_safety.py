@@ -13,40 +13,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sigilctl.verify import verify_run
+from tests.faults import CHILD, killed, wrap
 from tests.helpers import Result, run_json, run_python, visible_runs
 
 JOB = "ig-test-001"
 Cli = Callable[..., Result]
-
-CHILD = """
-import importlib, os, signal, sys
-def die():
-    os.kill(os.getpid(), signal.SIGKILL)
-{inject}
-from sigilctl.cli import main
-sys.argv = ["sigilctl", *sys.argv[1:]]
-main()
-"""
-
-WRAP = """
-owner = importlib.import_module({module!r})
-for part in {attr_path!r}[:-1]:
-    owner = getattr(owner, part)
-orig = getattr(owner, {attr_path!r}[-1])
-def wrapped(*args, **kwargs):
-    if {when!r} == "before":
-        die()
-    result = orig(*args, **kwargs)
-    die()
-setattr(owner, {attr_path!r}[-1], wrapped)
-"""
 
 # Die right after the first os.rename whose (src, dst) matches; optionally without renameat2.
 RENAME_HOOK = """
@@ -77,16 +54,6 @@ instagram_copy.InstagramCopy.parse_reply = reject
 
 def on_rename(predicate: str, *, fallback: bool = False) -> str:
     return RENAME_HOOK.format(predicate=predicate, fallback=fallback)
-
-
-def wrap(module: str, attr: str, when: str) -> str:
-    return WRAP.format(module=module, attr_path=attr.split("."), when=when)
-
-
-def killed(workspace: Path, inject: str, *args: str) -> None:
-    """Run ``sigilctl ARGS`` in a child that SIGKILLs itself at the injected point."""
-    proc = run_python("-c", CHILD.format(inject=inject), *args, cwd=workspace)
-    assert proc.code == -signal.SIGKILL, (proc.code, proc.stderr)
 
 
 def hidden_build_dirs(workspace: Path) -> list[str]:

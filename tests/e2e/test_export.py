@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_crash_safety import CHILD, wrap
+from tests.faults import CHILD, wrap
 from tests.helpers import make_run, run_python
 
 CANARY = "CANARY-outside-the-run-7f3a"

@@ -21,8 +21,7 @@ import pytest
 
 from sigilctl.index import index_location, open_index
 from sigilctl.index.query import RunFilters
-from tests.e2e.test_runs_cli import add_job, listed, run_ok
-from tests.helpers import REPO, run_python, run_subprocess
+from tests.helpers import REPO, add_job, listed, run_json, run_python, run_subprocess
 from tests.index_backends import dump, write_manifest
 
 Cli = Callable[..., Any]
@@ -78,9 +77,9 @@ def test_runs_and_stats_through_the_cli(
 ) -> None:
     if index_setting:
         monkeypatch.setenv("SIGILCTL_INDEX", index_setting)
-    run_ok(cli, "ig-test-001")
+    run_json(cli, job="ig-test-001")
     assert cli("reindex").code == 0
-    run_ok(cli, "ig-test-001", "--force")  # the first execution moves to history
+    run_json(cli, "--force", job="ig-test-001")  # the first execution moves to history
     assert [r["current"] for r in listed(cli)] == [True]
     assert [r["current"] for r in listed(cli, "--history")] == [True, False]
     table = cli("runs", "--history")
@@ -106,9 +105,9 @@ def test_runs_and_stats_through_the_cli(
 
 def test_a_run_folder_deleted_by_hand_is_not_listed(workspace: Path, cli: Cli) -> None:
     """Issue 12.6: without a reindex, through the real console entry point."""
-    first = str(run_ok(cli, "ig-test-001")["run_id"])
+    first = str(run_json(cli, job="ig-test-001")["run_id"])
     add_job(workspace, "ig-test-002")
-    second = str(run_ok(cli, "ig-test-002")["run_id"])
+    second = str(run_json(cli, job="ig-test-002")["run_id"])
     assert cli("reindex").code == 0
     shutil.rmtree(workspace / "artifacts" / "ig-test-002" / second)
     proc = run_subprocess("runs", "--json", cwd=workspace)
@@ -123,7 +122,7 @@ def test_a_truncated_index_is_rebuilt_not_believed(workspace: Path, cli: Cli) ->
     for job in ("ig-test-002", "ig-test-003"):
         add_job(workspace, job)
     for job in ("ig-test-001", "ig-test-002"):
-        run_ok(cli, job)
+        run_json(cli, job=job)
     assert cli("reindex").code == 0
     db = workspace / "artifacts" / ".sigilctl" / "index.sqlite"
     db.write_bytes(b"")
@@ -141,7 +140,7 @@ def test_reindex_on_a_read_only_mount_reports_the_real_error(workspace: Path, cl
     """Issue 14.8: the cleanup must not hide the error (it was 'unexpected OSError: [Errno 30]')."""
     if shutil.which("unshare") is None or shutil.which("mount") is None:
         pytest.skip("unshare/mount are not available to make a read-only mount")
-    run_ok(cli, "ig-test-001")
+    run_json(cli, job="ig-test-001")
     folder = workspace / "ro-index"
     folder.mkdir()
     db = folder / "index.sqlite"
@@ -169,7 +168,7 @@ def test_reindex_on_a_read_only_mount_reports_the_real_error(workspace: Path, cl
 
 
 def test_a_postgres_url_never_becomes_a_folder(workspace: Path, cli: Cli) -> None:
-    run_ok(cli, "ig-test-001")
+    run_json(cli, job="ig-test-001")
     result = cli("runs", "--db", "postgresql://nobody:pw-x@127.0.0.1:1/db")
     assert result.code == 1
     assert "connection refused" in result.stderr
@@ -378,7 +377,7 @@ def test_runs_finishing_while_reindex_runs_are_never_lost(
 def test_concurrent_first_use_of_an_empty_postgres_database(
     workspace: Path, cli: Cli, postgres_index: str
 ) -> None:
-    run_ok(cli, "ig-test-001")
+    run_json(cli, job="ig-test-001")
     env = {"SIGILCTL_INDEX": postgres_index}
     procs = [_spawn(["-m", "sigilctl", "runs", "--json"], workspace, env) for _ in range(4)]
     for proc in procs:
@@ -471,13 +470,13 @@ def test_sigkill_during_a_postgres_reindex_keeps_the_old_index(
     attr: str,
     when: str,
 ) -> None:
-    from tests.e2e.test_crash_safety import killed, wrap
+    from tests.faults import killed, wrap
 
     monkeypatch.setenv("SIGILCTL_INDEX", postgres_index)
-    first = str(run_ok(cli, "ig-test-001")["run_id"])
+    first = str(run_json(cli, job="ig-test-001")["run_id"])
     assert cli("reindex").code == 0
     add_job(workspace, "ig-test-002")
-    run_ok(cli, "ig-test-002")
+    run_json(cli, job="ig-test-002")
     killed(workspace, wrap(module, attr, when), "reindex", "--db", postgres_index)
     assert {r["run_id"] for r in listed(cli)} >= {first}  # the old index still answers
     location = index_location(workspace / "artifacts", postgres_index)

@@ -15,17 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import failing_openai
+from tests.helpers import add_job, failing_openai
 
 Cli = Callable[..., Any]
 BRAND_FILE = "jobs/_brands/sigilzero/context/01-provenance.md"
-
-
-def add_job(root: Path, job_id: str, source: str = "ig-test-001") -> None:
-    target = root / "jobs" / job_id
-    shutil.copytree(root / "jobs" / source, target)
-    brief = target / "brief.yaml"
-    brief.write_text(brief.read_text().replace(f"job_id: {source}", f"job_id: {job_id}"))
 
 
 def edit(root: Path, relative: str, old: str, new: str) -> None:

@@ -9,25 +9,17 @@ duration, tokens and cost, the error's first words, and never advises a reindex 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import failing_openai, run_subprocess
+from tests.helpers import add_job, failing_openai, run_subprocess
 from tests.openai_server import serve
 
 Cli = Callable[..., Any]
 LONG = "nw-autumn-launch-captions-2026-001"  # a realistic, long job id
-
-
-def add_job(root: Path, job_id: str, source: str = "ig-test-001") -> None:
-    target = root / "jobs" / job_id
-    shutil.copytree(root / "jobs" / source, target)
-    brief = target / "brief.yaml"
-    brief.write_text(brief.read_text().replace(f"job_id: {source}", f"job_id: {job_id}"))
 
 
 def assert_fits(text: str, width: int = 80) -> None:

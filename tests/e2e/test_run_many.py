@@ -22,18 +22,11 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ENV_PREFIXES, failing_openai
+from tests.helpers import ENV_PREFIXES, add_job, failing_openai
 from tests.openai_server import Reply, captions, completion, serve
 
 Cli = Callable[..., Any]
 KEY = "sk-test-" + "7a" * 20
-
-
-def add_job(root: Path, job_id: str, source: str = "ig-test-001") -> None:
-    target = root / "jobs" / job_id
-    shutil.copytree(root / "jobs" / source, target)
-    brief = target / "brief.yaml"
-    brief.write_text(brief.read_text().replace(f"job_id: {source}", f"job_id: {job_id}"))
 
 
 def test_run_several_jobs_one_line_each_then_a_summary(workspace: Path, cli: Cli) -> None:

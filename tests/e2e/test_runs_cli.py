@@ -12,34 +12,11 @@ import pytest
 
 from sigilctl.index import index_location
 from sigilctl.index.location import IndexLocation
-from tests.helpers import run_python
+from tests.helpers import add_job, listed, run_json, run_python
 from tests.index_backends import dump, index_exists
 
 Cli = Callable[..., Any]  # the ``cli`` fixture of conftest.py
 DB = Path("artifacts/.sigilctl/index.sqlite")
-
-
-def add_job(root: Path, job_id: str) -> None:
-    """A copy of the example job under another id: same pipeline, another run_id."""
-    source = root / "jobs" / "ig-test-001"
-    target = root / "jobs" / job_id
-    shutil.copytree(source, target)
-    brief = target / "brief.yaml"
-    brief.write_text(brief.read_text().replace("job_id: ig-test-001", f"job_id: {job_id}"))
-
-
-def run_ok(cli: Cli, job_id: str, *args: str) -> dict[str, object]:
-    result = cli("run", job_id, "--json", *args)
-    assert result.code == 0, result.stderr
-    document: dict[str, object] = json.loads(result.stdout)
-    return document
-
-
-def listed(cli: Cli, *args: str) -> list[dict[str, object]]:
-    result = cli("runs", "--json", *args)
-    assert result.code == 0, result.stderr
-    rows: list[dict[str, object]] = json.loads(result.stdout)
-    return rows
 
 
 @pytest.fixture
@@ -59,7 +36,7 @@ def three_runs(workspace: Path, cli: Cli, location: IndexLocation) -> list[str]:
     for job_id in ("ig-test-001", "ig-test-002", "ig-test-003"):
         if job_id != "ig-test-001":
             add_job(workspace, job_id)
-        run_ids.append(str(run_ok(cli, job_id)["run_id"]))
+        run_ids.append(str(run_json(cli, job=job_id)["run_id"]))
     assert not index_exists(location)
     return run_ids
 
@@ -153,11 +130,11 @@ def test_a_run_after_reindex_appears_without_another_reindex(
 ) -> None:
     assert cli("reindex").code == 0
     add_job(workspace, "ig-test-004")
-    new = run_ok(cli, "ig-test-004")
+    new = run_json(cli, job="ig-test-004")
     rows = listed(cli)
     assert rows[0]["run_id"] == new["run_id"]
     assert len(rows) == 4
-    again = run_ok(cli, "ig-test-004")  # a cache hit: still one row
+    again = run_json(cli, job="ig-test-004")  # a cache hit: still one row
     assert again["cached"] is True
     assert len(listed(cli)) == 4
 
@@ -188,7 +165,7 @@ def test_db_flag_and_environment_move_the_index(
     for job_id in ("ig-test-001", "ig-test-002", "ig-test-003"):
         if job_id != "ig-test-001":
             add_job(workspace, job_id)
-        run_ok(cli, job_id)
+        run_json(cli, job=job_id)
     flag = workspace / "elsewhere" / "runs.sqlite"
     assert cli("reindex", "--db", str(flag)).code == 0
     assert len(listed(cli, "--db", str(flag))) == 3
@@ -245,7 +222,7 @@ def test_reindex_runs_and_stats_never_import_openai_or_langfuse(
 
 
 def test_a_corrupt_index_is_reported_and_reindex_repairs_it(cli: Cli, workspace: Path) -> None:
-    three_runs = [str(run_ok(cli, "ig-test-001")["run_id"])]
+    three_runs = [str(run_json(cli, job="ig-test-001")["run_id"])]
     assert cli("reindex").code == 0
     DB.write_bytes(b"garbage, not SQLite" * 512)
     broken = cli("runs")

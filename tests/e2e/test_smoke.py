@@ -17,14 +17,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import yaml
 
 from sigilctl import observability
-from sigilctl.canonical import canonical_bytes
-from sigilctl.identity import compute_inputs_hash, derive_run_id, sha256_hex
-from sigilctl.manifest import MANIFEST_NAME
 from sigilctl.runner import RunOptions, RunOutcome, run_job
 from sigilctl.smoke import CHECKS, CheckFailed, SmokeContext, check_named, run_smoke
 from sigilctl.smoke.context import example_files, sealed_environment
@@ -32,6 +28,7 @@ from sigilctl.smoke.junit import write_junit
 from sigilctl.smoke.receiver import OtlpReceiver
 from sigilctl.verify import RunReport
 from sigilctl.workspace import Workspace
+from tests.faults import leak_trace_id_into_brief
 from tests.helpers import REPO, Result, run_subprocess
 
 Cli = Callable[..., Result]
@@ -171,33 +168,11 @@ def test_the_example_is_a_copy_of_the_repository_job() -> None:
 # --- breaking an invariant on purpose fails the matching check ------------------------------
 
 
-def _leak_trace_id_into_brief(outcome: RunOutcome) -> RunOutcome:
-    """What a build that folds the trace id into the brief snapshot would publish: a run whose
-    files are self-consistent (hashes, inputs_hash, run_id recomputed) but whose identity now
-    depends on the trace."""
-    run_dir = outcome.run_dir
-    snapshot = run_dir / "inputs" / "brief.resolved.json"
-    brief = orjson.loads(snapshot.read_bytes())
-    brief["langfuse_trace_id"] = outcome.langfuse_trace_id
-    data = canonical_bytes(brief)
-    snapshot.write_bytes(data)
-    manifest = orjson.loads((run_dir / MANIFEST_NAME).read_bytes())
-    manifest["input_snapshots"]["brief"].update(sha256=sha256_hex(data), bytes=len(data))
-    hashes = {name: e["sha256"] for name, e in manifest["input_snapshots"].items()}
-    manifest["inputs_hash"] = compute_inputs_hash(hashes)
-    manifest["run_id"] = derive_run_id(manifest["inputs_hash"])
-    (run_dir / MANIFEST_NAME).write_bytes(orjson.dumps(manifest))
-    moved = run_dir.rename(run_dir.parent / manifest["run_id"])
-    return dataclasses.replace(
-        outcome, run_id=manifest["run_id"], inputs_hash=manifest["inputs_hash"], run_dir=moved
-    )
-
-
 def leaky_run(job: str, workspace: Workspace, options: RunOptions) -> RunOutcome:
     outcome = run_job(job, workspace, options)
     if outcome.langfuse_trace_id is None or outcome.cached:
         return outcome
-    return _leak_trace_id_into_brief(outcome)
+    return leak_trace_id_into_brief(outcome)
 
 
 def test_a_trace_id_in_a_snapshot_fails_identity_and_manifest_checks() -> None:

@@ -14,7 +14,7 @@ from sigilctl.runner import RunOptions, RunOutcome, run_job
 from sigilctl.smoke import CheckFailed, SmokeContext, check_named
 from sigilctl.smoke import context as smoke_context
 from sigilctl.workspace import Workspace
-from tests.e2e.test_smoke import _leak_trace_id_into_brief
+from tests.faults import leak_trace_id_into_brief
 
 PER_TYPE = ("trace_ids_outside_identity", "tracing_after_run_id", "governance_ids_in_trace")
 
@@ -30,7 +30,7 @@ def leaky_for_email(job: str, workspace: Workspace, options: RunOptions) -> RunO
     outcome = run_job(job, workspace, options)
     if job != "email-test-001" or outcome.langfuse_trace_id is None or outcome.cached:
         return outcome
-    return _leak_trace_id_into_brief(outcome)
+    return leak_trace_id_into_brief(outcome)
 
 
 def test_a_leak_in_the_second_type_only_is_caught_and_named() -> None:
