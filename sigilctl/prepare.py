@@ -63,24 +63,14 @@ class Identified:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A resolved job, its ready provider and its frozen identity."""
+class Prepared(Identified):
+    """A resolved job, its frozen identity, and its provider, ready to be called."""
 
-    job: ResolvedJob
-    identity: Identity
     provider: Provider
 
     @property
     def job_id(self) -> str:
         return self.job.brief.job_id
-
-    @property
-    def run_id(self) -> str:
-        return self.identity.run_id
-
-    @property
-    def inputs_hash(self) -> str:
-        return self.identity.inputs_hash
 
 
 def freeze(job: ResolvedJob) -> Identity:

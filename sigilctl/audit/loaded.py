@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from sigilctl.audit.reading import read_run_file
-from sigilctl.errors import SigilError
+from sigilctl.errors import InputError, SigilError
 from sigilctl.identity import sha256_hex
 from sigilctl.manifest import MANIFEST_NAME, Manifest
 
@@ -55,17 +54,16 @@ class LoadedRun:
 
 
 def parse_manifest(data: bytes, where: str) -> tuple[Manifest, dict[str, Any]]:
+    """The manifest model and its raw document; a damaged manifest is a DamagedRun."""
+    from sigilctl.manifest import parse_manifest as validate
+
     try:
         raw = orjson.loads(data)
-        return Manifest.model_validate(raw), raw
+        return validate(raw, Path(where)), raw
     except orjson.JSONDecodeError as exc:
         raise DamagedRun(f"{where} is not valid JSON ({exc})") from None
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise DamagedRun(
-            f"{where} does not match the manifest schema ({field}: {first['msg']})"
-        ) from None
+    except InputError as exc:
+        raise DamagedRun(exc.message) from None
 
 
 def load_run(run_dir: Path) -> LoadedRun:

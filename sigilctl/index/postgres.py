@@ -147,14 +147,7 @@ def inspect(conn: psycopg.Connection[Any], name: str = SCHEMA) -> str:
     applied = {
         row[0] for row in conn.execute(schema.POSTGRES.sql(schema.SELECT_MIGRATIONS, f"{name}."))
     }
-    known = {m.version for m in schema.MIGRATIONS}
-    if applied - known:
-        return "newer"
-    if schema.latest_baseline() not in applied:
-        return "older" if applied else "damaged"
-    if not set(schema.TABLES) <= tables:
-        return "damaged"
-    return "current" if applied == known else "behind"
+    return schema.classify(tables, applied)
 
 
 def migrate(conn: psycopg.Connection[Any], prefix: str, *, indexes: bool = True) -> None:

@@ -302,3 +302,17 @@ def select_durations(buckets: int) -> str:
         "SELECT COUNT(*), CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT)"  # noqa: S608
         f"{cases} FROM {{s}}executions WHERE is_current = 1 AND duration_ms IS NOT NULL"
     )
+
+
+def classify(tables: set[str], applied: set[int]) -> str:
+    """The state of an index from its tables and the migrations recorded in it (both
+    backends): foreign/damaged, newer, older, damaged, current or behind. ``tables`` is not
+    empty and holds ``schema_migrations`` (the callers tell those cases apart first)."""
+    known = {m.version for m in MIGRATIONS}
+    if applied - known:
+        return "newer"
+    if latest_baseline() not in applied:
+        return "older" if applied else "damaged"
+    if not set(TABLES) <= tables:
+        return "damaged"
+    return "current" if applied == known else "behind"

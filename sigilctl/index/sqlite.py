@@ -107,14 +107,7 @@ def state_of(conn: sqlite3.Connection) -> str:
     if "schema_migrations" not in tables:
         return "foreign"
     applied = {v for v, _ in conn.execute(SQL(schema.SELECT_MIGRATIONS))}
-    known = {m.version for m in schema.MIGRATIONS}
-    if applied - known:
-        return "newer"
-    if schema.latest_baseline() not in applied:
-        return "older" if applied else "damaged"
-    if not set(schema.TABLES) <= tables:
-        return "damaged"
-    return "current" if applied == known else "behind"
+    return schema.classify(tables, applied)
 
 
 def _inode(db: Path) -> int | None:
