@@ -5,12 +5,9 @@ core module inside the command body, so ``sigilctl --help`` stays as fast as typ
 Exit codes (SPEC §7): 0 ok, 1 the thing checked is not ok, 2 bad input or usage.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -139,7 +136,6 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     other error, with click's "did you mean" when there is one. A reader that closes the pipe
     early (``sigilctl runs | head``) ends the command quietly with 0.
     """
-    from sigilctl.cli import output
     from sigilctl.errors import SigilError
 
     args, verbose = split_verbose(list(sys.argv[1:] if argv is None else argv))
@@ -148,10 +144,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         from sigilctl import logs
 
         logs.set_verbose(verbose)
-    output.reset()
+    if "sigilctl.cli.output" in sys.modules:  # consoles of a previous in-process call
+        sys.modules["sigilctl.cli.output"].reset()
     try:
         result = app(args=args, prog_name="sigilctl", standalone_mode=False)
-    except output.OutputClosed:
+    except OutputClosed:
         _silence_stdout()
         return 0
     except SystemExit as exc:
@@ -171,6 +168,10 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return result if isinstance(result, int) else 0
+
+
+class OutputClosed(Exception):
+    """stdout's reader went away (``sigilctl runs | head``): stop writing, exit 0."""
 
 
 VERBOSE_FLAGS = ("-v", "--verbose")
@@ -246,6 +247,8 @@ def _report(message: str, exc: BaseException | None) -> None:
     from sigilctl.text import printable_lines
 
     if state.verbose and exc is not None:
+        import traceback
+
         detail = "".join(traceback.format_exception(exc))
         sys.stderr.write(printable_lines(_scrub(detail)))
     output.error(_scrub(message))

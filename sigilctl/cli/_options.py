@@ -1,7 +1,5 @@
 """Option types shared by every command, defined once (flag > environment > default)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``sigilctl attest RUN --key KEY`` signs a run's provenance; ``attest keygen DIR`` makes keys."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

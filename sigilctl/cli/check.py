@@ -1,7 +1,5 @@
 """``sigilctl check JOB...``: validate briefs and say what a run would do; write nothing."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,9 +45,9 @@ def check(
 
 
 def check_refs(
-    workspace: Workspace,
+    workspace: "Workspace",
     refs: list[str],
-    options: RunOptions,
+    options: "RunOptions",
     workers: int,
     *,
     with_prompt: bool,
@@ -84,7 +82,7 @@ def check_refs(
         raise typer.Exit(code)
 
 
-def check_line(result: CheckResult, done: int, total: int) -> str:
+def check_line(result: "CheckResult", done: int, total: int) -> str:
     """``✓ ig-test-001  c3402d26f034  cache hit  [1/3]``."""
     from sigilctl.cli import output
     from sigilctl.cli._format import first_words, short_id
@@ -99,14 +97,14 @@ def check_line(result: CheckResult, done: int, total: int) -> str:
     return f"{output.cell(text, markup=False)}  [{done}/{total}]"
 
 
-def summary(results: list[CheckResult]) -> str:
+def summary(results: "list[CheckResult]") -> str:
     hits = sum(1 for r in results if r.error is None and r.cache_hit)
     would = sum(1 for r in results if r.error is None and r.verdict == "would run")
     bad = sum(1 for r in results if not r.ok)
     return f"{len(results)} job(s) checked: {hits} cache hit(s), {would} would run, {bad} not ok"
 
 
-def render(result: CheckResult) -> None:
+def render(result: "CheckResult") -> None:
     """The would-be run as a block: ids, verdict, provider, doctrine, context, prompt."""
     from sigilctl.cli import output
     from sigilctl.cli._format import short_id

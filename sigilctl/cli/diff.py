@@ -1,7 +1,5 @@
 """``sigilctl diff A B``: which inputs of two runs differ, where (JSON Patch), and which outputs."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -57,7 +55,7 @@ def diff(
         raise typer.Exit(1)
 
 
-def render(result: RunDiff) -> None:
+def render(result: "RunDiff") -> None:
     from sigilctl.cli import output
     from sigilctl.text import printable
 
@@ -93,7 +91,7 @@ def render(result: RunDiff) -> None:
             say(f"  {path:<{width}}  {status}")
 
 
-def _change_lines(change: Change) -> list[str]:
+def _change_lines(change: "Change") -> list[str]:
     head = f"{change.op} {change.path or '/'}"
     if change.op in ("move", "copy"):
         return [f"{head} (from {change.from_path})"]

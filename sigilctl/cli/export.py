@@ -1,7 +1,5 @@
 """``sigilctl export RUN --out FILE.tar.gz``: the run, its history and attestation, for audit."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

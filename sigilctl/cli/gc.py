@@ -1,8 +1,6 @@
 """``sigilctl gc``: delete history executions named by --keep / --older-than; never a current
 run."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -44,7 +42,7 @@ def gc(
         render(result)
 
 
-def render(result: GcResult) -> None:
+def render(result: "GcResult") -> None:
     from rich.markup import escape
 
     from sigilctl.cli import output

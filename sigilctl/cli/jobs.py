@@ -1,7 +1,5 @@
 """``sigilctl jobs``: every job, its latest run, and current / stale / failed / never run."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -50,7 +48,7 @@ def jobs(
         raise typer.Exit(1)
 
 
-def render(report: JobsReport) -> None:
+def render(report: "JobsReport") -> None:
     from sigilctl.cli import output
     from sigilctl.cli._fit import Col, fit
 
@@ -68,7 +66,7 @@ def render(report: JobsReport) -> None:
     output.line(summary(report))
 
 
-def _row(job: JobStatus) -> tuple[str, str, str, str, str]:
+def _row(job: "JobStatus") -> tuple[str, str, str, str, str]:
     from sigilctl.cli import output
     from sigilctl.cli._format import ago, first_words, short_id
 
@@ -88,6 +86,6 @@ def _row(job: JobStatus) -> tuple[str, str, str, str, str]:
     )
 
 
-def summary(report: JobsReport) -> str:
+def summary(report: "JobsReport") -> str:
     counts = ", ".join(f"{n} {state}" for state, n in report.counts().items())
     return f"{len(report.jobs)} job(s): {counts or 'none'}"

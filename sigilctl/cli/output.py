@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import orjson
 
+from sigilctl.cli import OutputClosed
 from sigilctl.env import scrub
 from sigilctl.text import printable
 
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
 
 DEFAULT_WIDTH = 80
 _TRAILING = re.compile(r" +\n")
-
-
-class OutputClosed(Exception):
-    """stdout's reader went away (``sigilctl runs | head``): stop writing, exit 0."""
 
 
 class _Stream:

@@ -1,7 +1,5 @@
 """``sigilctl pipelines``: the registered job types, their versions, packages and params."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -31,7 +29,7 @@ def pipelines(
         raise typer.Exit(1)
 
 
-def render(result: Catalog) -> None:
+def render(result: "Catalog") -> None:
     from rich.markup import escape
 
     from sigilctl.cli import output

@@ -1,7 +1,5 @@
 """``sigilctl reindex``: rebuild the run index from manifests alone, atomically."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -43,7 +41,7 @@ def reindex(
         raise typer.Exit(1)
 
 
-def render(result: ReindexResult) -> None:
+def render(result: "ReindexResult") -> None:
     from sigilctl.cli import output
 
     for skipped in result.skipped:

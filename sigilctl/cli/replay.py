@@ -1,8 +1,6 @@
 """``sigilctl replay RUN``: re-execute a run from its own snapshots and compare (exit 1 if not
 identical)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -49,7 +47,7 @@ def replay(
         raise typer.Exit(1)
 
 
-def render(result: ReplayResult) -> None:
+def render(result: "ReplayResult") -> None:
     from sigilctl.cli import output
     from sigilctl.text import printable
 

@@ -6,8 +6,6 @@ list). The exit is the worst of the jobs': 2 bad input, 1 a run not succeeded, 0
 ``--dry-run`` is ``sigilctl check``: what would happen, nothing written.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -121,7 +119,7 @@ def run(
 
 def job_refs(
     job: list[str] | None, all_jobs: bool, root: Path | None, artifacts: Path | None
-) -> tuple[Workspace, list[str]]:
+) -> "tuple[Workspace, list[str]]":
     """The workspace and the JOB references to work on (checked: an unknown id is refused
     with the closest ids before anything runs)."""
     from sigilctl.cli.suggest import checked_job_ids
@@ -143,7 +141,7 @@ def job_refs(
     return workspace, refs
 
 
-def _run_single(workspace: Workspace, job: str, options: RunOptions, json_output: bool) -> None:
+def _run_single(workspace: "Workspace", job: str, options: "RunOptions", json_output: bool) -> None:
     from dataclasses import replace
 
     from sigilctl.cli import output
@@ -169,7 +167,7 @@ def _run_single(workspace: Workspace, job: str, options: RunOptions, json_output
 
 
 def _run_many(
-    workspace: Workspace, refs: list[str], options: RunOptions, workers: int, json_output: bool
+    workspace: "Workspace", refs: list[str], options: "RunOptions", workers: int, json_output: bool
 ) -> None:
     from sigilctl.cli import output
     from sigilctl.cli.spinner import spinning
@@ -191,7 +189,7 @@ def _run_many(
         raise typer.Exit(code)
 
 
-def _report_problems(result: JobRun) -> None:
+def _report_problems(result: "JobRun") -> None:
     """Every failed job is also one sentence on stderr (CI logs keep stdout as data)."""
     from sigilctl.cli import output
 
@@ -205,7 +203,7 @@ def _report_problems(result: JobRun) -> None:
         output.error(f"{outcome.job_id}: run {outcome.run_id} failed: {outcome.error}")
 
 
-def job_line(result: JobRun, done: int, total: int) -> str:
+def job_line(result: "JobRun", done: int, total: int) -> str:
     """``✓ ig-test-001  c3402d26f034  succeeded (cached)  [3/20]``."""
     from sigilctl.cli import output
     from sigilctl.cli._format import first_words, short_id
@@ -224,7 +222,7 @@ def job_line(result: JobRun, done: int, total: int) -> str:
     return f"{output.cell(text, markup=False)}  {counter}"
 
 
-def summary(results: list[JobRun]) -> str:
+def summary(results: "list[JobRun]") -> str:
     """``20 job(s): 18 succeeded (12 cached), 1 failed, 1 error``."""
     succeeded = [r for r in results if r.outcome is not None and r.outcome.status == "succeeded"]
     cached = sum(1 for r in succeeded if r.outcome is not None and r.outcome.cached)
@@ -238,7 +236,7 @@ def summary(results: list[JobRun]) -> str:
     return f"{len(results)} job(s): {', '.join(parts)}"
 
 
-def _report_wait(wait: LockWait) -> None:
+def _report_wait(wait: "LockWait") -> None:
     """Say who holds the run's lock: once at first, then each time the core reports again."""
     from sigilctl.cli import output
 
@@ -255,7 +253,7 @@ def _report_wait(wait: LockWait) -> None:
         )
 
 
-def _render(outcome: RunOutcome) -> None:
+def _render(outcome: "RunOutcome") -> None:
     from sigilctl.cli import output
 
     cached = "yes (no LLM call)" if outcome.cached else "no"

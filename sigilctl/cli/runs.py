@@ -7,8 +7,6 @@ as fit (an empty column goes first, a job id is cut last);
 ``--format json`` (or ``--json``) and ``--format csv`` print every field of the rows shown.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -103,7 +101,7 @@ def flat(document: dict[str, Any]) -> dict[str, Any]:
     return {field: document.get(field, usage.get(field)) for field in CSV_FIELDS}
 
 
-def render(records: list[RunRecord], *, more: bool = False, wide: bool = False) -> None:
+def render(records: "list[RunRecord]", *, more: bool = False, wide: bool = False) -> None:
     """Newest first; ``show`` and ``diff`` take any unique run_id prefix (≥ 6)."""
     from sigilctl.cli import output
 
@@ -119,7 +117,7 @@ def render(records: list[RunRecord], *, more: bool = False, wide: bool = False) 
         output.line(f"{len(records)} run(s)")
 
 
-def _table(records: list[RunRecord]) -> Any:
+def _table(records: "list[RunRecord]") -> Any:
     from sigilctl.cli import output
     from sigilctl.cli._fit import Col, fit
     from sigilctl.cli._format import age, count, duration, short_id, usd
@@ -153,7 +151,7 @@ def _table(records: list[RunRecord]) -> Any:
     return fit(columns, rows, output.width())
 
 
-def _wide_table(records: list[RunRecord]) -> Any:
+def _wide_table(records: "list[RunRecord]") -> Any:
     from sigilctl.cli import output
     from sigilctl.cli._format import count, duration, usd, utc
 

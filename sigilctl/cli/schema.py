@@ -1,7 +1,5 @@
 """``sigilctl schema brief|manifest``: the JSON Schemas other tools validate against."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``sigilctl serve``: the HTTP API (SPEC §10), with its own workers unless a broker is set."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``sigilctl show RUN``: ids, status, timings, snapshots, artifacts, usage, trace, preview."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -61,7 +59,7 @@ def show(
             render_executions(executions)
 
 
-def _provider_text(provider: ProviderRecord | None) -> str:
+def _provider_text(provider: "ProviderRecord | None") -> str:
     if provider is None:
         return "?"
     if provider.offline:
@@ -71,7 +69,7 @@ def _provider_text(provider: ProviderRecord | None) -> str:
     return f"{provider.name}/{provider.model}{where}{attempts}"
 
 
-def _trace_text(view: RunView) -> str:
+def _trace_text(view: "RunView") -> str:
     trace_id = view.manifest.langfuse_trace_id
     if not trace_id:
         return "not traced"
@@ -81,7 +79,7 @@ def _trace_text(view: RunView) -> str:
     return where
 
 
-def _usage_text(usage: UsageRecord | None) -> str | None:
+def _usage_text(usage: "UsageRecord | None") -> str | None:
     from sigilctl.cli._format import count
 
     if usage is None:
@@ -92,7 +90,7 @@ def _usage_text(usage: UsageRecord | None) -> str | None:
     )
 
 
-def _cost_text(cost: CostRecord | None) -> str | None:
+def _cost_text(cost: "CostRecord | None") -> str | None:
     from sigilctl.cli._format import usd
 
     if cost is None:
@@ -108,7 +106,7 @@ def _hash(sha256: str, width: int) -> str:
     return sha256 if width >= 100 else sha256[:16] + "…"
 
 
-def render(view: RunView, inputs: RunInputs | None = None) -> None:
+def render(view: "RunView", inputs: "RunInputs | None" = None) -> None:
     from sigilctl.cli import output
     from sigilctl.cli._format import ago, duration, utc
 
@@ -178,7 +176,7 @@ def render(view: RunView, inputs: RunInputs | None = None) -> None:
         console.print(preview)
 
 
-def render_executions(executions: list[ExecutionSummary]) -> None:
+def render_executions(executions: "list[ExecutionSummary]") -> None:
     """One row per execution; the execution id says when it started (UTC). The trace id
     column appears where it fits (``--json`` always has it)."""
     from sigilctl.cli import output

@@ -1,7 +1,5 @@
 """``sigilctl smoke``: run the invariant suite in a temporary workspace (exit 1 if any fails)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -72,11 +70,11 @@ def _text(text: str) -> str:
     return text if output.is_plain() else escape(text)
 
 
-def _started(index: int, total: int, check: Check) -> None:
+def _started(index: int, total: int, check: "Check") -> None:
     _print(_text(f"[{index}/{total}] {check.title} ... "), end="")
 
 
-def _finished(index: int, total: int, result: CheckResult) -> None:
+def _finished(index: int, total: int, result: "CheckResult") -> None:
     from sigilctl.cli import output
 
     verdict = "PASS" if result.ok else "FAIL"
@@ -87,7 +85,7 @@ def _finished(index: int, total: int, result: CheckResult) -> None:
         _print(_text(f"    {result.detail}"))
 
 
-def _summary(result: SmokeResult) -> None:
+def _summary(result: "SmokeResult") -> None:
     from sigilctl.cli import output
 
     total = result.passed + result.failed

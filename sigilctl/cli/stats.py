@@ -1,7 +1,5 @@
 """``sigilctl stats``: runs, outcomes, tokens and cost per job, brand, job type or day."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,7 +43,7 @@ def stats(
         render(rows, by)
 
 
-def render(rows: list[StatsRow], by: str) -> None:
+def render(rows: "list[StatsRow]", by: str) -> None:
     from sigilctl.cli import output
 
     table = output.table(by, "runs", "succeeded", "failed", "input tokens", "output tokens", "cost")

@@ -1,7 +1,5 @@
 """``sigilctl submit JOB``: queue a run straight to the broker; ``--wait`` follows it."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

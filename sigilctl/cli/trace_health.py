@@ -1,8 +1,6 @@
 """``sigilctl trace-health``: disabled (no keys), healthy (auth check passed) or unhealthy (and
 why), the spool's backlog, and with ``--probe`` proof that a trace really arrives."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -59,7 +57,7 @@ def trace_health(
         raise typer.Exit(code)
 
 
-def render(report: HealthReport) -> None:
+def render(report: "HealthReport") -> None:
     from sigilctl.cli import output
     from sigilctl.cli.traces import describe_status
 

@@ -1,7 +1,5 @@
 """``sigilctl traces flush|status``: the spool of traces Langfuse has not accepted yet (SPEC §9)."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,7 +20,7 @@ app = typer.Typer(
 )
 
 
-def _spool(root: RootOption, artifacts: ArtifactsOption) -> TraceSpool:
+def _spool(root: RootOption, artifacts: ArtifactsOption) -> "TraceSpool":
     from sigilctl.observability.settings import spool_dir
     from sigilctl.observability.spool import TraceSpool
     from sigilctl.workspace import Workspace
@@ -64,7 +62,7 @@ def flush(
         raise typer.Exit(1)
 
 
-def _render_flush(report: FlushReport, spool: TraceSpool) -> None:
+def _render_flush(report: "FlushReport", spool: "TraceSpool") -> None:
     from sigilctl.cli import output
 
     line = f"sent {report.sent} trace(s) to {report.host}"
@@ -90,7 +88,7 @@ def status(
         render_status(backlog)
 
 
-def describe_status(backlog: SpoolStatus) -> str:
+def describe_status(backlog: "SpoolStatus") -> str:
     """One line: ``3 trace(s) spooled (12.3 KB), oldest ...; 0 dropped; in <dir>``."""
     if not backlog.spooled_traces:
         text = "no trace spooled"
@@ -102,7 +100,7 @@ def describe_status(backlog: SpoolStatus) -> str:
     return f"{text}; {backlog.dropped} dropped (spool full); in {backlog.directory}"
 
 
-def render_status(backlog: SpoolStatus) -> None:
+def render_status(backlog: "SpoolStatus") -> None:
     from sigilctl.cli import output
 
     output.stdout().print(printable(describe_status(backlog)), markup=False, highlight=False)

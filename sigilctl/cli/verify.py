@@ -1,7 +1,5 @@
 """``sigilctl verify``: prove runs are intact from their bytes and hashes (exit 1 names why)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -105,7 +103,7 @@ def verify(
         raise typer.Exit(1)
 
 
-def render(result: VerifyResult, *, quiet: bool = False) -> None:
+def render(result: "VerifyResult", *, quiet: bool = False) -> None:
     """One block per run (a table of every run beyond DETAIL_LIMIT, then a block per bad run);
     ``quiet``: the bad runs' blocks and the summary only."""
     from sigilctl.cli import output
@@ -150,7 +148,7 @@ def render(result: VerifyResult, *, quiet: bool = False) -> None:
     console.print(f"{output.mark(result.ok)} {summary}", markup=not output.is_plain())
 
 
-def _run_table(report: RunReport) -> Group:
+def _run_table(report: "RunReport") -> "Group":
     from rich.console import Group
     from rich.markup import escape
     from rich.text import Text
@@ -196,7 +194,7 @@ def _run_table(report: RunReport) -> Group:
     )
 
 
-def _runs_table(result: VerifyResult) -> object:
+def _runs_table(result: "VerifyResult") -> object:
     from sigilctl.cli import output
 
     table = output.table("", "job_id", "run_id", "status", "problems", title="Runs")

@@ -1,7 +1,5 @@
 """``sigilctl worker``: execute queued runs from SIGILCTL_BROKER_URL (a Celery worker)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
