@@ -27,6 +27,7 @@ def stats(
     json_output: JsonOption = False,
 ) -> None:
     """Count every execution (history included): outcomes, tokens and cost per group."""
+    from sigilctl.accounting import stats as accounted
     from sigilctl.cli import output
     from sigilctl.cli._index import ready_index
     from sigilctl.index.query import parse_since
@@ -36,7 +37,7 @@ def stats(
     if since is not None:
         parse_since(since)
     with ready_index(root, artifacts, db) as index:
-        rows = index.stats(by, since)
+        rows = accounted(index, index.artifacts, by, since)
     if json_output:
         output.emit_json([row.as_json() for row in rows])
     else:
@@ -46,13 +47,16 @@ def stats(
 def render(rows: "list[StatsRow]", by: str) -> None:
     from sigilctl.cli import output
 
-    table = output.table(by, "runs", "succeeded", "failed", "input tokens", "output tokens", "cost")
+    hits = sum(r.cache_hits for r in rows)
+    columns = [by, "runs", "succeeded", "failed", "input tokens", "output tokens", "cost"]
+    table = output.table(*columns, *(["cache hits", "saved"] if hits else []))
     for column in table.columns[1:]:
         column.justify = "right"
     for r in rows:
         cost = "?" if r.cost_usd is None else f"${r.cost_usd:,.4f}"
         if r.cost_usd is not None and r.cost_unknown:
             cost += f" (+{r.cost_unknown} unknown)"
+        saved = [f"{r.cache_hits:,}", "?" if r.saved_usd is None else f"${r.saved_usd:,.4f}"]
         table.add_row(
             r.key or "?",
             f"{r.runs:,}",
@@ -61,12 +65,17 @@ def render(rows: "list[StatsRow]", by: str) -> None:
             f"{r.input_tokens:,}",
             f"{r.output_tokens:,}",
             cost,
+            *(saved if hits else []),
         )
     console = output.stdout()
     if rows:
         console.print(table)
-    console.print(
-        f"{sum(r.runs for r in rows)} execution(s) in {len(rows)} group(s)",
-        markup=False,
-        highlight=False,
-    )
+    summary = f"{sum(r.runs for r in rows)} execution(s) in {len(rows)} group(s)"
+    if hits:
+        known = [r.saved_usd for r in rows if r.saved_usd is not None]
+        summary += (
+            f"; {hits} cache hit(s) saved ${sum(known):,.4f}"
+            if known
+            else (f"; {hits} cache hit(s)")
+        )
+    console.print(summary, markup=False, highlight=False)

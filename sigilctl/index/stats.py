@@ -27,6 +27,10 @@ class StatsRow:
     output_tokens: int
     cost_usd: float | None
     cost_unknown: int
+    # Cache hits of the group, and what they did not spend again (from the cache-hit log,
+    # sigilctl.accounting): null when no hit's cost is known.
+    cache_hits: int = 0
+    saved_usd: float | None = None
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> StatsRow:
@@ -52,6 +56,8 @@ class StatsRow:
             "output_tokens": self.output_tokens,
             "cost_usd": self.cost_usd,
             "cost_unknown": self.cost_unknown,
+            "cache_hits": self.cache_hits,
+            "saved_usd": self.saved_usd,
         }
 
 

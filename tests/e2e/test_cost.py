@@ -142,3 +142,27 @@ def test_price_generation_rules() -> None:
         provider="openai", model="no-such-model", usage=usage, reported_model="gpt-4o-mini"
     )
     assert reported_first.total is not None and reported_first.total > 0
+
+
+def test_stats_sums_what_runs_cost_and_what_the_cache_saved(
+    cli: Any, workspace: Path, server: FakeOpenAI
+) -> None:
+    """A paid run, then two cache hits of it: stats counts one execution at its cost, and two
+    hits that saved that cost each (computed from the pinned table here, not hard-coded)."""
+    make_run(cli, workspace, JOB)
+    for _ in range(2):
+        again = json.loads(cli("run", JOB, "--json").stdout)
+        assert again["cached"] is True
+    total = expected_from_table(SERVED_MODEL)["total"]
+    result = cli("stats", "--json")
+    assert result.code == 0, result.stderr
+    [row] = [r for r in json.loads(result.stdout) if r["key"] == JOB]
+    assert (row["runs"], row["succeeded"], row["cache_hits"]) == (1, 1, 2)
+    assert row["input_tokens"] == USAGE["prompt_tokens"]
+    assert row["cost_usd"] == pytest.approx(total, abs=1e-9)
+    assert row["saved_usd"] == pytest.approx(2 * total, abs=1e-9)
+    assert len(server.requests) == 1  # the hits called no model
+    human = cli("stats")
+    assert "2 cache hit(s) saved $" in human.stdout
+    since_tomorrow = json.loads(cli("stats", "--json", "--since", "2999-01-01").stdout)
+    assert since_tomorrow == []

@@ -95,6 +95,8 @@ def test_runs_and_stats_through_the_cli(
             "output_tokens": 0,
             "cost_usd": 0.0,  # offline runs cost nothing
             "cost_unknown": 0,
+            "cache_hits": 0,
+            "saved_usd": None,
         }
     ]
     human = cli("stats", "--by", "day")

@@ -318,6 +318,8 @@ def test_stats(tree: Path, index: RunIndex) -> None:
         "output_tokens": 16,
         "cost_usd": 0.375,
         "cost_unknown": 2,
+        "cache_hits": 0,  # the index alone knows no cache hits (sigilctl.accounting adds them)
+        "saved_usd": None,
     }
     assert by_job["job-b"]["cost_usd"] == 0.1 and by_job["job-b"]["runs"] == 2
     brands = [(r.key, r.runs) for r in index.stats("brand")]
