@@ -31,7 +31,7 @@ from sigilctl.manifest import RunStatus, utc_now
 from sigilctl.run_files import UnsafeRunPath
 from sigilctl.run_view import UnsafeRun
 from sigilctl.service import index_view
-from sigilctl.service.execution import Promise, UnknownJobError, derive
+from sigilctl.service.execution import Promise, UnknownJobError, derive, log_cache_hit
 from sigilctl.service.guards import Guard
 from sigilctl.service.metrics import CONTENT_TYPE, Metrics
 from sigilctl.service.models import (
@@ -219,6 +219,7 @@ def _routes(app: FastAPI, service: Service) -> None:
             raise ApiError(503, str(exc)) from None
         if promise.cached and not body.force:
             service.metrics.cache_hits.inc()
+            await run_in_threadpool(log_cache_hit, workspace, promise)
             response.status_code = 200
             return _answer(promise, None)
         record = TaskRecord(

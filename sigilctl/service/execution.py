@@ -69,6 +69,20 @@ def derive(
     return Promise(job_id, derived.run_id, derived.inputs_hash, cached)
 
 
+def log_cache_hit(workspace: Workspace, promise: Promise) -> None:
+    """A promise answered from a current succeeded run is a cache hit: logged, like one of
+    ``sigilctl run``, so ``stats`` can say what the cache saved (never fails the answer)."""
+    from sigilctl.cache_log import record_cache_hit
+
+    run_dir = RunStore(workspace.artifacts).run_dir(promise.job_id, promise.run_id)
+    try:
+        manifest = read_manifest(run_dir)
+    except SigilError as exc:
+        log.warning("the cache hit of %s was not logged (%s)", promise.run_id, exc)
+        return
+    record_cache_hit(workspace.artifacts, manifest)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 

@@ -78,7 +78,7 @@ def submit(
     timeout: float = 3600.0,
     on_state: Callable[[str], None] | None = None,
 ) -> Submitted:
-    from sigilctl.service.execution import derive
+    from sigilctl.service.execution import derive, log_cache_hit
     from sigilctl.service.queue import QueueUnavailableError, open_queue
     from sigilctl.service.settings import ServiceSettings
 
@@ -90,6 +90,7 @@ def submit(
         )
     promise = derive(workspace, _job_id(job_ref, workspace), params or None)
     if promise.cached and not force:
+        log_cache_hit(workspace, promise)
         return Submitted(
             promise.job_id, promise.run_id, promise.inputs_hash, "succeeded", True, None
         )

@@ -116,3 +116,17 @@ def test_openapi_describes_every_endpoint_and_error(client: TestClient) -> None:
     }  # fmt: skip
     run = schema["paths"]["/jobs/run"]["post"]["responses"]
     assert {"200", "202", "400", "401", "404", "413", "422", "503"} <= set(run)
+
+
+def test_a_cache_hit_answer_is_logged_for_stats(client: TestClient, workspace: Path) -> None:
+    """POST answered 200 cached is a cache hit like one of `sigilctl run`: `stats` counts it."""
+    from sigilctl.cache_log import read_cache_hits
+    from sigilctl.runner import run_job
+
+    ws = Workspace.locate(workspace)
+    done = run_job("ig-test-001", ws)
+    assert done.status == "succeeded"
+    answer = client.post("/jobs/run", json={"job_id": "ig-test-001"}, headers=AUTH)
+    assert answer.status_code == 200 and answer.json()["cached"] is True, answer.text
+    [hit] = read_cache_hits(ws.artifacts)
+    assert (hit.job_id, hit.run_id, hit.saved_usd) == ("ig-test-001", done.run_id, 0.0)
