@@ -34,6 +34,7 @@ from pathlib import Path
 import orjson
 
 from sigilctl import run_lock
+from sigilctl.durable import fsync_path
 from sigilctl.errors import StorageError
 from sigilctl.history import execution_id_of, history_root
 from sigilctl.manifest import MANIFEST_NAME
@@ -48,14 +49,6 @@ _PENDING = (TEMP_PREFIX, SWAP_PREFIX, TRASH_PREFIX)
 
 def is_hidden(name: str) -> bool:
     return name.startswith(".")
-
-
-def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_tree(root: Path) -> None:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from sigilctl.audit.atomic import write_atomic
 from sigilctl.audit.loaded import LoadedRun, load_run
 from sigilctl.audit.reading import read_run_file
+from sigilctl.durable import write_atomic
 from sigilctl.errors import InputError, SigilError
 from sigilctl.identity import sha256_hex
 from sigilctl.manifest import MANIFEST_NAME

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sigilctl.audit.atomic import atomic_file
 from sigilctl.audit.export_readme import readme
 from sigilctl.audit.loaded import load_run
 from sigilctl.audit.reading import UnsafeRunFile, read_tree_file, walk_tree
+from sigilctl.durable import atomic_file
 from sigilctl.errors import InputError, SigilError
 from sigilctl.identity import sha256_hex
 

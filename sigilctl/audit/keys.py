@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sigilctl.audit.atomic import write_atomic
 from sigilctl.canonical import canonical_bytes
+from sigilctl.durable import write_atomic
 from sigilctl.errors import InputError
 from sigilctl.identity import sha256_hex
 

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from sigilctl import logs
+from sigilctl.durable import fsync_path, is_temp, write_atomic
 
 log = logs.get_logger("observability")
 SUFFIX = ".otlp"
-TEMP_PREFIX = ".tmp-"
 DROPPED_LOG = "dropped.log"
 STALE_TEMP_S = 600.0
 _NAME = re.compile(r"^(\d{8}T\d{6}\.\d{6}Z)-([0-9a-f]{32})\.otlp$")
@@ -66,23 +66,6 @@ def _iso(stamp: str) -> str:
     return parsed.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _write_temp(temp: Path, data: bytes) -> None:
-    """A new file holding ``data``, fsynced (the umask decides its mode, as for all artifacts)."""
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class TraceSpool:
     """The spool folder; every method is safe to call from several processes at once."""
 
@@ -121,14 +104,7 @@ class TraceSpool:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = _stamp(time.time())
         final = self.directory / f"{stamp}-{trace_id}{SUFFIX}"
-        temp = self.directory / f"{TEMP_PREFIX}{final.name}.{os.getpid()}"
-        try:
-            _write_temp(temp, request)
-            os.rename(temp, final)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.directory)
+        write_atomic(final, request)
         entry = SpoolEntry(final, trace_id, _iso(stamp), len(request))
         kept = self._enforce_cap()
         return entry if final in kept else None
@@ -139,7 +115,7 @@ class TraceSpool:
             entry.path.unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(self.directory)
+        fsync_path(self.directory)
         return True
 
     def dropped(self) -> int:
@@ -167,7 +143,7 @@ class TraceSpool:
             return
         horizon = time.time() - STALE_TEMP_S
         for name in names:
-            if name.startswith(TEMP_PREFIX):
+            if is_temp(name):
                 path = self.directory / name
                 try:
                     if path.stat().st_mtime < horizon:

@@ -131,7 +131,7 @@ def test_a_crash_before_the_rename_leaves_the_previous_archive_whole(
     cli("attest", "keygen", "keys")
     cli("attest", run.name, "--key", "keys/attestation.key.pem")  # the next export differs
     child = run_python(
-        "-c", CHILD.format(inject=wrap("sigilctl.audit.atomic", "os.replace", "before")),
+        "-c", CHILD.format(inject=wrap("sigilctl.durable", "_rename_in", "before")),
         "export", run.name, "--out", str(out), cwd=workspace,
     )  # fmt: skip
     assert child.code == -signal.SIGKILL, child.stderr

@@ -225,15 +225,14 @@ def test_sigkill_during_flush_loses_no_trace(
 
 def test_sigkill_while_a_run_spools_leaves_no_half_entry(workspace: Path) -> None:
     """Killed after the spool file is written, before it is renamed into place: no entry."""
-    child = CHILD.format(
-        module="sigilctl.observability.spool", cls="", attr="_write_temp", when="after", nth=1
-    )
+    child = CHILD.format(module="sigilctl.durable", cls="", attr="_rename_in", when="before", nth=1)
     proc = run_python(
         "-c", child, "run", JOB, cwd=workspace, env=langfuse_env(closed_port_url(), 0.5)
     )
     assert proc.code == -signal.SIGKILL, proc.stderr
     folder = spool_of(workspace).directory
-    assert [p.name[:5] for p in folder.iterdir()] == [".tmp-"]  # killed at the right point
+    [left] = folder.iterdir()  # killed at the right point: a whole temp file, no entry
+    assert left.name.startswith(".") and ".otlp.tmp-" in left.name
     assert spool_of(workspace).entries() == []
     status = run_subprocess("traces", "status", "--json", cwd=workspace)
     assert status.code == 0 and json.loads(status.stdout)["spooled_traces"] == 0
