@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from sigilctl.errors import SigilError, StorageError
+from sigilctl.errors import InputError, SigilError, StorageError
 from sigilctl.index import schema
 from sigilctl.index.build import Progress, ReindexResult
 from sigilctl.index.interface import Built
@@ -47,6 +47,33 @@ class Executor(Protocol):
     def run(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
     def run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+
+REINDEX_ADVICE = "run 'sigilctl reindex' to rebuild it"
+
+
+def not_ready(where: str, state: str, advice: str = REINDEX_ADVICE) -> SigilError:
+    """Why an index cannot answer now (``state`` as ``SqlIndex.state`` says), in one sentence,
+    and how to get one that can; ``advice`` names reindex only where it would work
+    (sigilctl.index.advice)."""
+    if state == "absent":
+        return IndexAbsentError(
+            f"there is no index at {where} yet; 'sigilctl runs' or 'sigilctl reindex' builds it"
+        )
+    if state == "newer":
+        return StorageError(f"the index {where} was written by a newer sigilctl; {advice}")
+    if state == "foreign":
+        return InputError(f"{where} is a SQLite database but not a sigilctl run index")
+    if state == "corrupt":
+        return StorageError(f"the index {where} is not a SQLite database (damaged?); {advice}")
+    described = {
+        "empty": "is empty (no tables)",
+        "damaged": "is missing tables",
+        "older": "was written by an older sigilctl",
+    }.get(state, state)
+    return StorageError(
+        f"the index {where} {described}; 'sigilctl runs' or 'sigilctl reindex' rebuilds it"
+    )
 
 
 def write_executions(db: Executor, job_id: str, run_id: str, executions: list[RunRows]) -> None:

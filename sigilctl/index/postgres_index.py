@@ -24,10 +24,15 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from sigilctl.errors import InputError, SigilError, StorageError
+from sigilctl.errors import InputError, StorageError
 from sigilctl.index import postgres as pg
 from sigilctl.index import schema
-from sigilctl.index.base import IndexAbsentError, SqlIndex, delete_execution, upsert_execution
+from sigilctl.index.base import (
+    SqlIndex,
+    delete_execution,
+    not_ready,
+    upsert_execution,
+)
 from sigilctl.index.build import Build, ExecutionKey, Progress, ReindexResult
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.rows import RunRows
@@ -152,7 +157,7 @@ class PostgresIndex(SqlIndex):
             if state == "behind":
                 pg.migrate(conn, LIVE)
             elif state != "current":
-                raise self._not_ready(state)
+                raise not_ready(self.display, state)
             yield pg.PgExecutor(conn, LIVE)
 
     @contextlib.contextmanager
@@ -169,31 +174,11 @@ class PostgresIndex(SqlIndex):
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
                     state = pg.inspect(conn)
                     if state != "current":
-                        raise self._not_ready(state)
+                        raise not_ready(self.display, state)
                     yield pg.PgExecutor(conn, LIVE)
             finally:
                 if not conn.closed:
                     pg.set_timeout(conn, "lock_timeout", None)
-
-    def _not_ready(self, state: str) -> SigilError:
-        if state == "absent":
-            return IndexAbsentError(
-                f"there is no index in {self.display} yet; 'sigilctl runs' or 'sigilctl "
-                "reindex' builds it"
-            )
-        if state == "newer":
-            return StorageError(
-                f"the index {self.display} was written by a newer sigilctl; run 'sigilctl reindex'"
-            )
-        described = {
-            "empty": "is empty (no tables)",
-            "damaged": "is missing tables",
-            "older": "was written by an older sigilctl",
-        }.get(state, state)
-        return StorageError(
-            f"the index {self.display} {described}; 'sigilctl runs' or 'sigilctl reindex' "
-            "rebuilds it"
-        )
 
     # -- rebuild -----------------------------------------------------------------------------
     def reindex(self, progress: Progress | None = None) -> ReindexResult:

@@ -16,11 +16,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sigilctl.errors import InputError, SigilError, StorageError
+from sigilctl.errors import InputError, StorageError
 from sigilctl.index import schema
 from sigilctl.index import sqlite as backend
 from sigilctl.index.advice import rebuild_advice
-from sigilctl.index.base import IndexAbsentError, SqlIndex, delete_execution, upsert_execution
+from sigilctl.index.base import (
+    SqlIndex,
+    delete_execution,
+    not_ready,
+    upsert_execution,
+)
 from sigilctl.index.build import Build, ExecutionKey, Progress, ReindexResult
 from sigilctl.index.location import IndexLocation
 from sigilctl.index.rows import RunRows
@@ -88,7 +93,7 @@ class SqliteIndex(SqlIndex):
                     pass
                 conn, state = backend.open_for_read(self.db)
             if conn is None or state != "current":
-                raise _not_ready(self.db, state, self.artifacts)
+                raise not_ready(str(self.db), state, rebuild_advice(self.db, self.artifacts))
             yield SqliteExecutor(conn)
         except sqlite3.Error as exc:
             raise StorageError(
@@ -124,7 +129,7 @@ class SqliteIndex(SqlIndex):
                 if state == "behind":
                     backend.migrate(conn)
                 elif state != "current":
-                    raise _not_ready(self.db, state, self.artifacts)
+                    raise not_ready(str(self.db), state, rebuild_advice(self.db, self.artifacts))
                 with backend.transaction(conn):
                     yield SqliteExecutor(conn)
         except sqlite3.Error as exc:
@@ -172,34 +177,6 @@ class SqliteIndex(SqlIndex):
         finally:
             _discard(temp)
         return ReindexResult(str(db), build.indexed, skipped, time.perf_counter() - started)
-
-
-def _not_ready(db: Path, state: str, artifacts: Path) -> SigilError:
-    """Why the index cannot answer now, and how to get one that can (``reindex`` only where
-    it would work: sigilctl.index.advice)."""
-    if state == "absent":
-        return IndexAbsentError(
-            f"there is no index at {db} yet; 'sigilctl runs' or 'sigilctl reindex' builds it"
-        )
-    if state == "newer":
-        return StorageError(
-            f"the index {db} was written by a newer sigilctl; {rebuild_advice(db, artifacts)}"
-        )
-    if state == "foreign":
-        return InputError(f"{db} is a SQLite database but not a sigilctl run index")
-    if state == "corrupt":
-        return StorageError(
-            f"the index {db} is not a SQLite database (damaged?); {rebuild_advice(db, artifacts)}"
-        )
-    described = {
-        "absent": "does not exist yet",
-        "empty": "is empty (no tables)",
-        "damaged": "is missing tables",
-        "older": "was written by an older sigilctl",
-    }.get(state, state)
-    return StorageError(
-        f"the index {db} {described}; 'sigilctl runs' or 'sigilctl reindex' rebuilds it"
-    )
 
 
 def _discard(temp: Path) -> None:
