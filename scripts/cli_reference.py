@@ -12,13 +12,31 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"
-COMMANDS = (
-    "jobs", "check", "run", "show", "verify", "runs", "reindex", "stats", "gc", "trace-health",
-    "traces", "smoke",
-    "diff", "replay", "attest", "export", "pipelines", "schema", "serve", "worker", "submit",
-)  # fmt: skip
-# Command groups: each subcommand gets its own section after the group's.
-SUBCOMMANDS = {"traces": ("flush", "status")}
+
+
+def _order() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """The commands as the CLI registers them (groups after the command they follow), and
+    each group's subcommands (from typer's public click conversion)."""
+    import typer
+
+    from sigilctl.cli import COMMANDS as REGISTERED
+    from sigilctl.cli import GROUPS
+
+    names: list[str] = []
+    subcommands: dict[str, tuple[str, ...]] = {}
+    for name, _function, _summary in REGISTERED:
+        names.append(name)
+        for group, app, _line, after in GROUPS:
+            if after == name:
+                names.append(group)
+                command = typer.main.get_command(app)
+                subcommands[group] = tuple(sorted(getattr(command, "commands", {})))
+    return tuple(names), subcommands
+
+
+# Every command, in the order of `sigilctl --help`; a group's subcommands get their own
+# sections after the group's.
+COMMANDS, SUBCOMMANDS = _order()
 
 
 def help_text(*args: str) -> str:

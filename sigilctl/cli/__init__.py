@@ -8,7 +8,7 @@ Exit codes (SPEC §7): 0 ok, 1 the thing checked is not ok, 2 bad input or usage
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import typer
@@ -80,52 +80,36 @@ def _global(
         logs.set_verbose(True)
 
 
-# In the order an operator meets them.
-app.command("jobs", short_help="Every job: current, stale (what changed), failed, never run.")(
-    jobs_cmd.jobs
+# In the order an operator meets them: (name, function, one line for the command list).
+COMMANDS: tuple[tuple[str, Callable[..., None], str], ...] = (
+    ("jobs", jobs_cmd.jobs, "Every job: current, stale (what changed), failed, never run."),
+    ("check", check_cmd.check, "Validate jobs; the run_id, cache hit, prompt. Writes nothing."),
+    ("run", run_cmd.run, "Run jobs, -j N at a time (a cache hit when nothing changed)."),
+    ("show", show_cmd.show, "Show one run as its manifest records it."),
+    ("verify", verify_cmd.verify, "Recompute every hash; name drift and tampering."),
+    ("runs", runs_cmd.runs, "List runs from the index."),
+    ("reindex", reindex_cmd.reindex, "Rebuild the run index from the manifests."),
+    ("stats", stats_cmd.stats, "Runs, outcomes, tokens and cost per job, brand, type or day."),
+    ("gc", gc_cmd.gc, "Delete history executions (never a current run)."),
+    ("trace-health", trace_health_cmd.trace_health, "Is Langfuse disabled, healthy or unhealthy?"),
+    ("smoke", smoke_cmd.smoke, "Check the invariants in a temporary workspace."),
+    ("diff", diff_cmd.diff, "Which inputs and outputs of two runs differ, and where."),
+    ("replay", replay_cmd.replay, "Re-execute a run from its own inputs and compare."),
+    ("attest", attest_cmd.attest, "Sign a run's provenance (in-toto, DSSE); make keys."),
+    ("export", export_cmd.export, "Archive a run with its history and attestation."),
+    ("pipelines", pipelines_cmd.pipelines, "List the registered job types and their params."),
+    ("schema", schema_cmd.schema, "Print the JSON Schema of the brief or manifest."),
+    ("serve", serve_cmd.serve, "Serve the HTTP API (runs queued work)."),
+    ("worker", worker_cmd.worker, "Execute queued runs from the broker."),
+    ("submit", submit_cmd.submit, "Queue a run on the broker; --wait follows it."),
 )
-app.command("check", short_help="Validate jobs; the run_id, cache hit, prompt. Writes nothing.")(
-    check_cmd.check
-)
-app.command("run", short_help="Run jobs, -j N at a time (a cache hit when nothing changed).")(
-    run_cmd.run
-)
-app.command("show", short_help="Show one run as its manifest records it.")(show_cmd.show)
-app.command("verify", short_help="Recompute every hash; name drift and tampering.")(
-    verify_cmd.verify
-)
-app.command("runs", short_help="List runs from the index.")(runs_cmd.runs)
-app.command("reindex", short_help="Rebuild the run index from the manifests.")(reindex_cmd.reindex)
-app.command("stats", short_help="Runs, outcomes, tokens and cost per job, brand, type or day.")(
-    stats_cmd.stats
-)
-app.command("gc", short_help="Delete history executions (never a current run).")(gc_cmd.gc)
-app.command("trace-health", short_help="Is Langfuse disabled, healthy or unhealthy?")(
-    trace_health_cmd.trace_health
-)
-app.add_typer(traces_cmd.app, name="traces", short_help="Re-send or inspect spooled traces.")
-app.command("smoke", short_help="Check the invariants in a temporary workspace.")(smoke_cmd.smoke)
-app.command("diff", short_help="Which inputs and outputs of two runs differ, and where.")(
-    diff_cmd.diff
-)
-app.command("replay", short_help="Re-execute a run from its own inputs and compare.")(
-    replay_cmd.replay
-)
-app.command("attest", short_help="Sign a run's provenance (in-toto, DSSE); make keys.")(
-    attest_cmd.attest
-)
-app.command("export", short_help="Archive a run with its history and attestation.")(
-    export_cmd.export
-)
-app.command("pipelines", short_help="List the registered job types and their params.")(
-    pipelines_cmd.pipelines
-)
-app.command("schema", short_help="Print the JSON Schema of the brief or manifest.")(
-    schema_cmd.schema
-)
-app.command("serve", short_help="Serve the HTTP API (runs queued work).")(serve_cmd.serve)
-app.command("worker", short_help="Execute queued runs from the broker.")(worker_cmd.worker)
-app.command("submit", short_help="Queue a run on the broker; --wait follows it.")(submit_cmd.submit)
+# Command groups: (name, the group's app, one line), each listed after the command named.
+GROUPS = (("traces", traces_cmd.app, "Re-send or inspect spooled traces.", "trace-health"),)
+for _name, _function, _summary in COMMANDS:
+    app.command(_name, short_help=_summary)(_function)
+    for _group, _app, _line, _after in GROUPS:
+        if _after == _name:
+            app.add_typer(_app, name=_group, short_help=_line)
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
