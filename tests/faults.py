@@ -34,17 +34,23 @@ owner = importlib.import_module({module!r})
 for part in {attr_path!r}[:-1]:
     owner = getattr(owner, part)
 orig = getattr(owner, {attr_path!r}[-1])
+calls = []
 def wrapped(*args, **kwargs):
-    if {when!r} == "before":
+    calls.append(1)
+    if {when!r} == "before" and len(calls) == {nth}:
         die()
     result = orig(*args, **kwargs)
-    die()
+    if {when!r} == "after" and len(calls) == {nth}:
+        die()
+    return result
 setattr(owner, {attr_path!r}[-1], wrapped)
 """
 
 
-def wrap(module: str, attr: str, when: str) -> str:
-    return WRAP.format(module=module, attr_path=attr.split("."), when=when)
+def wrap(module: str, attr: str, when: str, nth: int = 1) -> str:
+    """Injected code that SIGKILLs the child right ``before`` or ``after`` the ``nth`` call of
+    ``module.attr`` (``attr`` may be dotted: ``Class.method``)."""
+    return WRAP.format(module=module, attr_path=attr.split("."), when=when, nth=nth)
 
 
 def killed(workspace: Path, inject: str, *args: str) -> None:

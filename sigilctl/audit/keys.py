@@ -100,7 +100,12 @@ def generate_keypair(folder: Path) -> tuple[Path, Path, str]:
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    for path, data, mode in ((private_path, private, 0o600), (public_path, public, 0o644)):
+    # The private key is the owner's alone; the public one follows the umask like any file.
+    keys: tuple[tuple[Path, bytes, int | None], ...] = (
+        (private_path, private, 0o600),
+        (public_path, public, None),
+    )
+    for path, data, mode in keys:
         try:
             write_atomic(path, data, mode=mode, replace=False)
         except FileExistsError:

@@ -35,6 +35,15 @@ def test_everything_follows_the_umask(workspace: Path, umask: int) -> None:
     sigilctl_with_umask(workspace, umask, "reindex")
     sigilctl_with_umask(workspace, umask, "run", JOB, "--force")  # an upsert and a replace
     sigilctl_with_umask(workspace, umask, "run", "--provider", "offline", "ig-launch-openai")
+    # The audit tools' files: an attestation (under artifacts/) and an export, written whole.
+    keys = workspace / "keys"  # a key folder is its owner's (0700), kept out of artifacts/
+    sigilctl_with_umask(workspace, umask, "attest", "keygen", str(keys))
+    sigilctl_with_umask(workspace, umask, "attest", JOB, "--key", str(keys / "attestation.key.pem"))
+    sigilctl_with_umask(workspace, umask, "export", JOB, "--out", str(artifacts / "run.tar.gz"))
+    private = keys / "attestation.key.pem"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600  # a private key: its owner's alone
+    public = stat.S_IMODE((keys / "attestation.pub.pem").stat().st_mode)
+    assert public == 0o666 & ~umask, f"{public:o}"
     seen = {"dir": 0, "file": 0, "lock": 0, "index": 0}
     for path in [artifacts, *artifacts.rglob("*")]:
         mode = stat.S_IMODE(path.lstat().st_mode)

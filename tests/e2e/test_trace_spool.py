@@ -16,6 +16,7 @@ import pytest
 from sigilctl.observability.otlp import decode_spans
 from sigilctl.observability.spool import TraceSpool
 from sigilctl.smoke.receiver import OtlpReceiver, closed_port_url
+from tests.faults import CHILD, wrap
 from tests.helpers import LANGFUSE_TEST_SECRET as SECRET
 from tests.helpers import Result, langfuse_env, run_python, run_subprocess
 
@@ -163,35 +164,13 @@ def test_the_spool_can_move_and_is_capped_with_every_drop_counted(
 
 # --- crash safety: SIGKILL during a flush loses nothing ---------------------------------------
 
-CHILD = """
-import importlib, os, signal, sys
-def die():
-    os.kill(os.getpid(), signal.SIGKILL)
-owner = importlib.import_module({module!r})
-cls = getattr(owner, {cls!r}) if {cls!r} else owner
-real = getattr(cls, {attr!r})
-calls = []
-def wrapped(*args, **kwargs):
-    calls.append(1)
-    if {when!r} == "before" and len(calls) == {nth}:
-        die()
-    result = real(*args, **kwargs)
-    if {when!r} == "after" and len(calls) == {nth}:
-        die()
-    return result
-setattr(cls, {attr!r}, wrapped)
-from sigilctl.cli import main
-sys.argv = ["sigilctl", *sys.argv[1:]]
-main()
-"""
-
 KILL_POINTS = {
     # after the server accepted the 2nd trace, before its spool file is deleted
-    "accepted-not-deleted": ("sigilctl.observability.spool", "TraceSpool", "remove", "before", 2),
+    "accepted-not-deleted": ("sigilctl.observability.spool", "TraceSpool.remove", "before", 2),
     # while the 2nd trace is being sent
-    "mid-send": ("sigilctl.observability.resend", "", "send_otlp", "before", 2),
+    "mid-send": ("sigilctl.observability.resend", "send_otlp", "before", 2),
     # right after the 1st spool file was deleted
-    "after-delete": ("sigilctl.observability.spool", "TraceSpool", "remove", "after", 1),
+    "after-delete": ("sigilctl.observability.spool", "TraceSpool.remove", "after", 1),
 }
 
 
@@ -205,9 +184,9 @@ def test_sigkill_during_flush_loses_no_trace(
     spool = spool_of(workspace)
     expected = spooled_span_ids(spool)
     assert len(expected) == 3
-    module, cls, attr, when, nth = KILL_POINTS[point]
+    module, attr, when, nth = KILL_POINTS[point]
     env = langfuse_env(receiver.base_url, 0.5)
-    child = CHILD.format(module=module, cls=cls, attr=attr, when=when, nth=nth)
+    child = CHILD.format(inject=wrap(module, attr, when, nth))
     proc = run_python("-c", child, "traces", "flush", cwd=workspace, env=env)
     assert proc.code == -signal.SIGKILL, (proc.code, proc.stderr)
     survivors = set(spooled_span_ids(spool))
@@ -225,7 +204,7 @@ def test_sigkill_during_flush_loses_no_trace(
 
 def test_sigkill_while_a_run_spools_leaves_no_half_entry(workspace: Path) -> None:
     """Killed after the spool file is written, before it is renamed into place: no entry."""
-    child = CHILD.format(module="sigilctl.durable", cls="", attr="_rename_in", when="before", nth=1)
+    child = CHILD.format(inject=wrap("sigilctl.durable", "_rename_in", "before"))
     proc = run_python(
         "-c", child, "run", JOB, cwd=workspace, env=langfuse_env(closed_port_url(), 0.5)
     )
