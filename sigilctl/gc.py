@@ -21,6 +21,7 @@ from typing import Any
 
 from sigilctl.errors import InputError, StorageError
 from sigilctl.history import HISTORY_DIR, execution_time, history_dirs, summarize
+from sigilctl.index import record_run
 from sigilctl.workspace import Workspace, check_job_id
 
 TRASH_PREFIX = ".trash-"
@@ -121,7 +122,8 @@ def gc(workspace: Workspace, request: GcRequest, *, now: datetime | None = None)
             _remove_trash(job_dir / HISTORY_DIR / run_id)
         if doomed and not request.dry_run and (job_dir / run_id).is_dir():
             touched.append(job_dir / run_id)
-    _forget(workspace, touched)
+    # Re-sync each run_id whose history shrank (a cache: it warns, never fails).
+    record_run(workspace.artifacts, *touched, configured=workspace.index)
     return result
 
 
@@ -175,13 +177,3 @@ def _remove_trash(folder: Path) -> None:
         return
     for path in leftovers:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _forget(workspace: Workspace, run_dirs: list[Path]) -> None:
-    """Re-sync the index for each run_id whose history shrank (a cache: warns, never fails)."""
-    if not run_dirs:
-        return
-    from sigilctl.index import record_run
-
-    for run_dir in run_dirs:
-        record_run(workspace.artifacts, run_dir, configured=workspace.index)

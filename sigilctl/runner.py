@@ -20,6 +20,7 @@ from sigilctl.decision import Action, Decision, Placement, arrivals, decide, ins
 from sigilctl.errors import DamagedRunError, RunChangedError
 from sigilctl.execution import Execution, execute
 from sigilctl.history import executions_seen, summarize
+from sigilctl.index import record_run
 from sigilctl.prepare import Prepared, RunOptions, prepare
 from sigilctl.run_lock import Fence, LockTimeout, LockWait, OnWait, RunLock
 from sigilctl.store import RunStore
@@ -104,7 +105,9 @@ def run_job(
             prepared.job_id, prepared.run_id, timeout=options.lock_timeout, on_wait=on_lock_wait
         ),
     ):
-        _record(workspace, store.repair(prepared.job_id, held_run_id=prepared.run_id))
+        repaired = store.repair(prepared.job_id, held_run_id=prepared.run_id)
+        if repaired:  # what a crashed run left, put right: the index hears of it
+            record_run(workspace.artifacts, *repaired, configured=workspace.index)
         decision = decide(
             inspect_current(final),
             arrivals(before, job_dir, prepared.run_id),
@@ -119,7 +122,7 @@ def run_job(
         assert decision.placement is not None
         execution = execute(prepared, store, options)
         where = publish(store, execution, final, decision.placement, fence)
-        _record(workspace, [final])
+        record_run(workspace.artifacts, final, configured=workspace.index)
     warning = execution.observability.deliver()  # bounded; the lock is released already
     manifest = execution.manifest
     return RunOutcome(
@@ -175,16 +178,6 @@ def _check_expected(prepared: Prepared, options: RunOptions) -> None:
             f"job '{prepared.job_id}' now derives run_id {prepared.run_id}, not {expected} as "
             "when it was queued: its inputs changed since, so nothing was run"
         )
-
-
-def _record(workspace: Workspace, run_dirs: list[Path]) -> None:
-    """Tell the index (a cache: it warns, never fails the run)."""
-    if not run_dirs:
-        return
-    from sigilctl.index import record_run
-
-    for run_dir in run_dirs:
-        record_run(workspace.artifacts, run_dir, configured=workspace.index)
 
 
 def _log_cache_hit(store: RunStore, decision: Decision) -> None:

@@ -51,11 +51,12 @@ def open_index(location: IndexLocation, artifacts: Path, *, pooled: bool = False
     return PostgresIndex(location, artifacts, pooled=pooled)
 
 
-def record_run(artifacts: Path, run_dir: Path, configured: str | Path | None = None) -> None:
-    """Re-sync every execution of ``run_dir``'s run_id; warn instead of raising on any failure.
+def record_run(artifacts: Path, *run_dirs: Path, configured: str | Path | None = None) -> None:
+    """Re-sync every execution of each ``run_dirs``' run_id (one opening of the index); warn
+    instead of raising on any failure.
 
     Called after every publish, move to history and ``gc``, with the current folder or a
-    history folder of the run (existing or not). ``configured`` is the workspace's index
+    history folder of a run (existing or not). ``configured`` is the workspace's index
     setting (sigilctl.toml), if any. An absent index is left absent: ``runs`` builds it whole
     on first use, and a partial index holding only the newest run would mislead. So is an
     empty, damaged or foreign one: it is rebuilt whole, never topped up.
@@ -63,6 +64,8 @@ def record_run(artifacts: Path, run_dir: Path, configured: str | Path | None = N
     from sigilctl.index.base import IndexAbsentError
     from sigilctl.logs import get_logger
 
+    if not run_dirs:
+        return
     log = get_logger("index")
     display = "(unknown)"
     try:
@@ -72,7 +75,8 @@ def record_run(artifacts: Path, run_dir: Path, configured: str | Path | None = N
             if location.kind == "sqlite" and not location.sqlite_path.exists():
                 log.debug("no index at %s yet; the run is not recorded there", display)
                 return
-            index.record_run(run_dir)
+            for run_dir in run_dirs:
+                index.record_run(run_dir)
     except IndexAbsentError:
         log.debug("no index at %s yet; the run is not recorded there", display)
     except Exception as exc:  # noqa: BLE001 - the index is a cache: it never fails a run
