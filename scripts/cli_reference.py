@@ -15,22 +15,19 @@ TARGET = REPO / "docs" / "cli.md"
 
 
 def _order() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """The commands as the CLI registers them (groups after the command they follow), and
-    each group's subcommands (from typer's public click conversion)."""
+    """The commands in the order of ``sigilctl --help`` (groups after the commands), and each
+    group's subcommands (from typer's public click conversion)."""
     import typer
 
     from sigilctl.cli import COMMANDS as REGISTERED
     from sigilctl.cli import GROUPS
 
-    names: list[str] = []
+    names = [name for name, _function, _summary in REGISTERED]
     subcommands: dict[str, tuple[str, ...]] = {}
-    for name, _function, _summary in REGISTERED:
-        names.append(name)
-        for group, app, _line, after in GROUPS:
-            if after == name:
-                names.append(group)
-                command = typer.main.get_command(app)
-                subcommands[group] = tuple(sorted(getattr(command, "commands", {})))
+    for group, app, _line in GROUPS:
+        names.append(group)
+        command = typer.main.get_command(app)
+        subcommands[group] = tuple(sorted(getattr(command, "commands", {})))
     return tuple(names), subcommands
 
 

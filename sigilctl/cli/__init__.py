@@ -103,13 +103,12 @@ COMMANDS: tuple[tuple[str, Callable[..., None], str], ...] = (
     ("worker", worker_cmd.worker, "Execute queued runs from the broker."),
     ("submit", submit_cmd.submit, "Queue a run on the broker; --wait follows it."),
 )
-# Command groups: (name, the group's app, one line), each listed after the command named.
-GROUPS = (("traces", traces_cmd.app, "Re-send or inspect spooled traces.", "trace-health"),)
+# Command groups: (name, the group's app, one line); `--help` lists them after the commands.
+GROUPS = (("traces", traces_cmd.app, "Re-send or inspect spooled traces."),)
 for _name, _function, _summary in COMMANDS:
     app.command(_name, short_help=_summary)(_function)
-    for _group, _app, _line, _after in GROUPS:
-        if _after == _name:
-            app.add_typer(_app, name=_group, short_help=_line)
+for _group, _app, _line in GROUPS:
+    app.add_typer(_app, name=_group, short_help=_line)
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:

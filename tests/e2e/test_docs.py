@@ -9,10 +9,15 @@ from sigilctl.cli import app
 from tests.helpers import REPO
 
 
-def test_every_registered_command_is_in_the_reference() -> None:
+def test_every_command_sigilctl_lists_is_in_the_reference(cli: object) -> None:
+    """What `sigilctl --help` lists (the user's view), in its order, is what the reference
+    documents; and every command registered on the app is listed."""
+    listing = cli("--help").stdout.split("Commands:")[1]  # type: ignore[operator]
+    listed = [line.split()[0] for line in listing.splitlines() if line.strip()]
+    assert listed == list(COMMANDS)
     registered = {command.name for command in app.registered_commands}
     registered |= {group.name for group in app.registered_groups}
-    assert registered == set(COMMANDS)
+    assert registered == set(listed)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
